@@ -1,0 +1,62 @@
+// The shape of a command, declared as data: commander, --help and the README's tables
+// are all built from these declarations.
+import { UsageError } from '../errors.js';
+import type { Ctx } from './context.js';
+
+export interface OptionDef {
+  /** commander flags, e.g. '--to <status>' or '--metric <key=value...>' */
+  flags: string;
+  description: string;
+  default?: string | boolean | number | string[];
+  choices?: readonly string[];
+  /** Repeatable flag collected into an array (--tag a=1 --tag b=2). */
+  repeatable?: boolean;
+}
+
+export interface ArgumentDef {
+  name: string;
+  description: string;
+  required?: boolean;
+  variadic?: boolean;
+}
+
+export interface CommandDef {
+  name: string;
+  summary: string;
+  arguments?: ArgumentDef[];
+  options?: OptionDef[];
+  examples?: string[];
+  subcommands?: CommandDef[];
+  /** Returns the exit code (0 when omitted). Import heavy capabilities inside. */
+  run?: (ctx: Ctx, args: string[], options: Record<string, unknown>) => Promise<number | void>;
+}
+
+/** Parse repeated key=value flags into a record. */
+export function keyValues(values: unknown, flag: string): Record<string, string> {
+  const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
+  const out: Record<string, string> = {};
+  for (const item of list.map(String)) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} '${item}' is not key=value`, `write ${flag} name=value`);
+    out[item.slice(0, eq).trim()] = item.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+/** Parse repeated key=value flags whose values must be numbers. */
+export function numericKeyValues(values: unknown, flag: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, raw] of Object.entries(keyValues(values, flag))) {
+    const value = Number(raw);
+    if (raw === '' || !Number.isFinite(value)) throw new UsageError(`${flag} ${key}=${raw}: '${raw}' is not a number`, `write ${flag} ${key}=0.93`);
+    out[key] = value;
+  }
+  return out;
+}
+
+/** A comma-separated list flag (--features a,b,c) as an array without empty items. */
+export function commaList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === false) return undefined;
+  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
+  return items.length ? items : undefined;
+}

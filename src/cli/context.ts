@@ -1,0 +1,45 @@
+// Ctx: everything a command handler may touch of the outside world, passed in.
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { readEnv, type Env, type EnvSettings } from '../config.js';
+import type { Runner } from '../tools/runner.js';
+import type { Ui } from './ui.js';
+
+export interface GlobalOptions {
+  registry?: string;
+  json?: boolean;
+  color?: boolean;
+  quiet?: boolean;
+}
+
+export interface Ctx {
+  cwd: string;
+  env: Env;
+  settings: EnvSettings;
+  /** Absolute registry folder: --registry > MLOPS_REGISTRY > ./mlops-registry. */
+  registryDir: string;
+  ui: Ui;
+  runner: Runner;
+  now: () => Date;
+  /** Who is recorded in the registry: MLOPS_USER or the OS user. */
+  user: string;
+  /** Resolves when the process is asked to stop (SIGINT, SIGTERM); long-running commands drain then. */
+  stopRequested: Promise<NodeJS.Signals>;
+}
+
+export function resolveRegistryDir(cwd: string, settings: EnvSettings, flag?: string): string {
+  return resolve(cwd, flag ?? settings.registry ?? 'mlops-registry');
+}
+
+export function currentUser(settings: EnvSettings, env: Env): string {
+  if (settings.user) return settings.user;
+  try {
+    return userInfo().username;
+  } catch {
+    return env.USER ?? env.LOGNAME ?? 'unknown';
+  }
+}
+
+export function baseSettings(env: Env): EnvSettings {
+  return readEnv(env);
+}

@@ -1,0 +1,98 @@
+// The process boundary: argv in, exit code out. The only module that sets
+// process.exitCode or listens for signals; everything below returns or throws.
+import { readFileSync } from 'node:fs';
+import { CommanderError } from 'commander';
+import { ExitCode, isMlopsError } from '../errors.js';
+import { ExecaRunner } from '../tools/runner.js';
+import { baseSettings, currentUser, resolveRegistryDir, type Ctx, type GlobalOptions } from './context.js';
+import { buildProgram } from './program.js';
+import { Ui } from './ui.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** True when --json appears before the command finishes parsing (errors then print as JSON). */
+function wantsJson(argv: string[]): boolean {
+  return argv.includes('--json');
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const env = process.env;
+  const settings = baseSettings(env);
+  let ui = new Ui({ stdout: process.stdout, stderr: process.stderr, stdinIsTTY: Boolean(process.stdin.isTTY), env, json: wantsJson(argv), quiet: false, color: argv.includes('--no-color') ? false : undefined });
+
+  let stopResolve: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (stopResolve = resolve));
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // A second Ctrl-C does not wait for the drain.
+      process.exit(ExitCode.interrupted);
+    }
+    stopping = true;
+    stopResolve(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const program = buildProgram({
+    version: packageVersion(),
+    makeCtx: (globals: GlobalOptions): Ctx => {
+      ui = new Ui({ stdout: process.stdout, stderr: process.stderr, stdinIsTTY: Boolean(process.stdin.isTTY), env, json: Boolean(globals.json), quiet: Boolean(globals.quiet), color: globals.color });
+      return {
+        cwd: process.cwd(),
+        env,
+        settings,
+        registryDir: resolveRegistryDir(process.cwd(), settings, globals.registry),
+        ui,
+        runner: new ExecaRunner(),
+        now: () => new Date(),
+        user: currentUser(settings, env),
+        stopRequested,
+      };
+    },
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    writeOut: (text) => process.stdout.write(text),
+    writeErr: (text) => process.stderr.write(text),
+  });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    process.exitCode = report(error, ui);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  if (stopping && !process.exitCode) process.exitCode = ExitCode.interrupted;
+}
+
+function report(error: unknown, ui: Ui): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end parsing through exitOverride with code 0.
+    if (error.exitCode === 0) return ExitCode.ok;
+    if (ui.json) ui.printJson({ error: { code: error.code, message: error.message.replace(/^error: /, ''), hint: 'see --help' } });
+    return ExitCode.usage;
+  }
+  if (isMlopsError(error)) {
+    if (ui.json) {
+      ui.printJson({ error: { code: error.code, message: error.message, hint: error.hint ?? null } });
+    } else {
+      ui.err(`${ui.c.red('error:')} ${error.message}`);
+      if (error.hint) ui.err(`${ui.c.dim('hint:')} ${error.hint}`);
+    }
+    return error.exitCode;
+  }
+  // Anything else is a bug in mlops: show everything we know.
+  ui.err(`${ui.c.red('internal error')} (a bug in mlops; please report it with this output):`);
+  ui.err(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return ExitCode.internal;
+}
