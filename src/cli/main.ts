@@ -41,8 +41,13 @@ export async function run(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  // Handled here rather than by commander: its --version would swallow `register --version v1.2.0`.
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+
   const program = buildProgram({
-    version: packageVersion(),
     makeCtx: (globals: GlobalOptions): Ctx => {
       ui = new Ui({ stdout: process.stdout, stderr: process.stderr, stdinIsTTY: Boolean(process.stdin.isTTY), env, json: Boolean(globals.json), quiet: Boolean(globals.quiet), color: globals.color });
       return {

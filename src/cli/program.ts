@@ -6,7 +6,6 @@ import type { Ctx, GlobalOptions } from './context.js';
 import { COMMANDS } from './commands/index.js';
 
 export interface ProgramHooks {
-  version: string;
   /** Builds the Ctx once the global flags are known. */
   makeCtx: (globals: GlobalOptions) => Ctx;
   /** Receives each command's exit code. */
@@ -53,7 +52,6 @@ function addCommand(parent: Command, def: CommandDef, hooks: ProgramHooks): void
 export function buildProgram(hooks: ProgramHooks): Command {
   const program = new Command('mlops')
     .description('Take ONNX models from a training run into production and keep them healthy there.')
-    .version(hooks.version, '-V, --version', 'print the mlops version')
     .option('--registry <dir>', 'registry folder (env MLOPS_REGISTRY; default ./mlops-registry)')
     .option('--json', 'print the result as one JSON document on stdout')
     .option('--no-color', 'no colour (also NO_COLOR=1)')
@@ -72,6 +70,7 @@ Examples:
   $ mlops drift-check fraud --current today.csv
   $ mlops demo
 
+\`mlops --version\` prints the version.
 Exit codes: 0 ok, 1 a check found a problem, 2 usage or bad input, 3 not found,
 4 external tool missing or failed, 130 interrupted.
 `,

@@ -15,6 +15,8 @@ export interface Requirement {
   value: number;
 }
 
+const METRIC_NAME = /^[A-Za-z_][\w.-]*$/;
+
 export function parseRequirement(text: string): Requirement {
   for (const op of OPERATORS) {
     const at = text.indexOf(op);
@@ -22,7 +24,7 @@ export function parseRequirement(text: string): Requirement {
     const metric = text.slice(0, at).trim();
     const raw = text.slice(at + op.length).trim();
     const value = Number(raw);
-    if (metric && raw !== '' && Number.isFinite(value)) return { metric, op, value };
+    if (METRIC_NAME.test(metric) && raw !== '' && Number.isFinite(value)) return { metric, op, value };
   }
   throw new UsageError(`cannot read the requirement '${text}'`, "write METRIC OP NUMBER, e.g. --require 'accuracy>=0.9' (operators: >= <= > < == !=)");
 }
