@@ -2,7 +2,6 @@
 // Precedence everywhere: defaults < mlops.yaml < MLOPS_* env < flags.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { UsageError, messageOf } from './errors.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -56,6 +55,7 @@ export async function loadYamlConfig(
     if (optional && (error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new UsageError(`cannot read config ${path}: ${messageOf(error)}`, 'check the path');
   }
+  const { parse } = await import('yaml');
   let value: unknown;
   try {
     value = parse(text);

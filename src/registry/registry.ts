@@ -13,7 +13,6 @@
 import { createHash } from 'node:crypto';
 import { appendFile, copyFile, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { NotFoundError, UsageError } from '../errors.js';
 import { commitFile, isNotFound, readTextIfExists, TEMP_PREFIX, tempPathFor, writeFileAtomic } from './fs.js';
 import { withLock } from './lock.js';
@@ -63,12 +62,8 @@ export class Registry {
     if (text === undefined) {
       throw new NotFoundError(`no registry at ${dir}`, 'run `mlops init` there, or pass --registry DIR (or set MLOPS_REGISTRY)', 'registry_not_found');
     }
-    let format: unknown;
-    try {
-      format = (parse(text) as { format?: unknown } | null)?.format;
-    } catch {
-      format = undefined;
-    }
+    // The format file is ours and simple: no YAML parser needed on the hot start-up path.
+    const format = Number(/^format:\s*(\d+)\s*$/m.exec(text)?.[1]);
     if (format !== FORMAT_VERSION) {
       throw new UsageError(`${join(dir, FORMAT_FILE)} has registry format ${String(format)}; this mlops reads format ${FORMAT_VERSION}`, 'upgrade mlops or use a registry made by this version');
     }
@@ -152,7 +147,7 @@ export class Registry {
           fresh[file] = hit;
           return hit.record;
         }
-        const record = parseRecord(await readFile(path, 'utf8'), path);
+        const record = await parseRecord(await readFile(path, 'utf8'), path);
         fresh[file] = { ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, record };
         changed = true;
         return record;
@@ -168,7 +163,7 @@ export class Registry {
   async tryGet(name: string, version: string): Promise<VersionRecord | undefined> {
     const path = this.versionPath(name, version);
     const text = await readTextIfExists(path);
-    return text === undefined ? undefined : parseRecord(text, path);
+    return text === undefined ? undefined : await parseRecord(text, path);
   }
 
   /** A version by number or stage (production, staging = newest staging, latest = newest). */
@@ -220,7 +215,7 @@ export class Registry {
   }
 
   async writeVersion(record: VersionRecord): Promise<void> {
-    await writeFileAtomic(this.versionPath(record.name, record.version), formatRecord(record));
+    await writeFileAtomic(this.versionPath(record.name, record.version), await formatRecord(record));
   }
 
   async audit(entry: AuditEntry): Promise<void> {
@@ -291,11 +286,16 @@ async function writeFileAtomicExclusive(path: string, text: string): Promise<voi
   }
 }
 
-export function formatRecord(record: VersionRecord): string {
+/** The yaml module loads on first use: a warm `mlops list` never parses YAML. */
+const loadYaml = () => import('yaml');
+
+export async function formatRecord(record: VersionRecord): Promise<string> {
+  const { stringify } = await loadYaml();
   return `# mlops model version record. Edit with mlops commands, not by hand.\n${stringify(record, { lineWidth: 0 })}`;
 }
 
-function parseRecord(text: string, path: string): VersionRecord {
+async function parseRecord(text: string, path: string): Promise<VersionRecord> {
+  const { parse } = await loadYaml();
   let value: unknown;
   try {
     value = parse(text);

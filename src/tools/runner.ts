@@ -1,6 +1,5 @@
 // The one way mlops runs external programs (docker, kubectl, git): an execa Runner
 // behind an interface, so that tests can record argv instead of running anything.
-import { execa } from 'execa';
 import { ToolFailedError, ToolMissingError } from '../errors.js';
 
 export interface RunOptions {
@@ -38,6 +37,8 @@ function baseName(file: string): string {
 export class ExecaRunner implements Runner {
   async run(file: string, args: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     const { onLine } = options;
+    // Loaded on first use: execa costs ~70 ms of startup that `mlops --help` should not pay.
+    const { execa } = await import('execa');
     const child = execa(file, args, {
       cwd: options.cwd,
       env: options.env,
