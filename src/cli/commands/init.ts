@@ -5,14 +5,30 @@ import type { CommandDef } from '../command.js';
 export const initCommand: CommandDef = {
   name: 'init',
   summary: 'create the registry folder (safe to run again)',
-  options: [{ flags: '--ci <provider>', description: 'also write a CI deploy workflow (github)', choices: ['github'] }],
-  examples: ['mlops init', 'mlops --registry /shared/models init', 'mlops init --ci github'],
+  options: [
+    { flags: '--ci <provider>', description: 'also write a CI deploy workflow (.github/workflows/mlops-deploy.yml)', choices: ['github'] },
+    { flags: '--model <name>', description: 'with --ci: the model the workflow deploys' },
+    { flags: '--image <repo>', description: 'with --ci: the image repository to push to' },
+    { flags: '--namespace <ns>', description: 'with --ci: the Kubernetes namespace', default: 'default' },
+    { flags: '--require <condition>', description: "with --ci: promotion gate, e.g. 'accuracy>=0.9' (repeatable)", repeatable: true },
+    { flags: '--force', description: 'with --ci: overwrite an existing workflow file' },
+  ],
+  examples: ['mlops init', 'mlops --registry /shared/models init', "mlops init --ci github --model fraud --image ghcr.io/acme/fraud --require 'accuracy>=0.9'"],
   async run(ctx, _args, options) {
     const { created } = await Registry.init(ctx.registryDir, ctx.now());
     let workflow: string | undefined;
     if (options.ci) {
       const { writeCiWorkflow } = await import('../../deploy/ci.js');
-      workflow = await writeCiWorkflow({ provider: String(options.ci), projectDir: ctx.cwd, registryDir: ctx.registryDir });
+      workflow = await writeCiWorkflow({
+        provider: String(options.ci),
+        projectDir: ctx.cwd,
+        registryDir: ctx.registryDir,
+        model: options.model as string | undefined,
+        image: options.image as string | undefined,
+        namespace: options.namespace as string | undefined,
+        gates: options.require as string[] | undefined,
+        force: Boolean(options.force),
+      });
     }
     if (ctx.ui.json) {
       ctx.ui.printJson({ registry: ctx.registryDir, created, ...(workflow ? { workflow } : {}) });
