@@ -1,0 +1,258 @@
+// Reads and validates the `alerts:` section of mlops.yaml into AlertChannel values.
+// Every mistake is a one-line UsageError naming the channel and the field.
+import { UsageError } from '../errors.js';
+import type { Env } from '../config.js';
+import type { AlertChannel, AlertmanagerChannel, EmailChannel, WebhookChannel } from './types.js';
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_TRIES = 3;
+const CHANNEL_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const COMMON_FIELDS = ['type', 'timeout', 'max_tries'];
+const FIELDS: Record<AlertChannel['type'], string[]> = {
+  webhook: [...COMMON_FIELDS, 'url', 'url_env', 'headers', 'headers_env'],
+  email: [...COMMON_FIELDS, 'host', 'port', 'secure', 'require_tls', 'username', 'password_env', 'from', 'to', 'cc', 'tls_ca_file', 'subject_prefix'],
+  alertmanager: [...COMMON_FIELDS, 'url', 'labels', 'headers', 'headers_env', 'ends_after'],
+};
+
+const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "500ms", "10s", "5m", "1h30m" -> milliseconds; undefined when the text is not such a duration. */
+export function parseDuration(text: string): number | undefined {
+  if (!/^(\d+(ms|s|m|h|d))+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(amount) * UNITS[unit as string]!;
+  return total;
+}
+
+function isMapping(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+class ChannelReader {
+  constructor(
+    readonly name: string,
+    readonly raw: Record<string, unknown>,
+  ) {}
+
+  fail(field: string, problem: string, hint?: string): never {
+    throw new UsageError(`alerts.channels.${this.name}.${field} ${problem}`, hint ?? 'fix the channel in mlops.yaml (see README "Alerts")');
+  }
+
+  has(field: string): boolean {
+    return this.raw[field] !== undefined && this.raw[field] !== null;
+  }
+
+  string(field: string, required: true): string;
+  string(field: string, required?: false): string | undefined;
+  string(field: string, required = false): string | undefined {
+    const value = this.raw[field];
+    if (value === undefined || value === null) {
+      if (required) this.fail(field, 'is required');
+      return undefined;
+    }
+    if (typeof value !== 'string' || value.trim() === '') this.fail(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  boolean(field: string, fallback: boolean): boolean {
+    const value = this.raw[field];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'boolean') this.fail(field, `must be true or false, got ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  integer(field: string, fallback: number, min: number, max: number): number {
+    const value = this.raw[field];
+    if (value === undefined || value === null) return fallback;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      this.fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  duration(field: string): number | undefined {
+    const value = this.raw[field];
+    if (value === undefined || value === null) return undefined;
+    const ms = typeof value === 'string' ? parseDuration(value) : undefined;
+    if (ms === undefined || ms <= 0) this.fail(field, `must be a duration like 500ms, 10s or 5m, got ${JSON.stringify(value)}`);
+    return ms;
+  }
+
+  url(field: string, required: boolean): string | undefined {
+    const value = required ? this.string(field, true) : this.string(field);
+    if (value === undefined) return undefined;
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(value);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
+      this.fail(field, `must be an http(s) URL, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  }
+
+  envName(field: string): string | undefined {
+    const value = this.string(field);
+    if (value !== undefined && !ENV_NAME.test(value)) this.fail(field, `must name an environment variable (like MLOPS_SMTP_PASSWORD), got ${JSON.stringify(value)}`);
+    return value;
+  }
+
+  stringMap(field: string, check?: (key: string, value: string) => string | undefined): Record<string, string> {
+    const value = this.raw[field];
+    if (value === undefined || value === null) return {};
+    if (!isMapping(value)) this.fail(field, 'must be a mapping of name: value');
+    const out: Record<string, string> = {};
+    for (const [key, item] of Object.entries(value)) {
+      if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
+        this.fail(`${field}.${key}`, `must be a string, got ${JSON.stringify(item)}`);
+      }
+      const problem = check?.(key, String(item));
+      if (problem) this.fail(`${field}.${key}`, problem);
+      out[key] = String(item);
+    }
+    return out;
+  }
+
+  addresses(field: string, required: boolean): string[] {
+    const value = this.raw[field];
+    if (value === undefined || value === null) {
+      if (required) this.fail(field, 'is required (one address or a list)');
+      return [];
+    }
+    const list = Array.isArray(value) ? value : [value];
+    if (required && list.length === 0) this.fail(field, 'must list at least one address');
+    for (const item of list) {
+      if (typeof item !== 'string' || !/^[^\s@]+@[^\s@]+$|<[^\s@]+@[^\s@]+>$/.test(item.trim())) {
+        this.fail(field, `must hold e-mail addresses, got ${JSON.stringify(item)}`);
+      }
+    }
+    return list.map((item) => (item as string).trim());
+  }
+}
+
+const headerName = (key: string) => (HEADER_NAME.test(key) ? undefined : 'is not a valid HTTP header name');
+const headerEnv = (key: string, value: string) => headerName(key) ?? (ENV_NAME.test(value) ? undefined : `must name an environment variable, got ${JSON.stringify(value)}`);
+const labelName = (key: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? undefined : 'is not a valid Alertmanager label name (letters, digits, _)');
+
+function readCommon(reader: ChannelReader) {
+  return {
+    name: reader.name,
+    timeoutMs: reader.duration('timeout') ?? DEFAULT_TIMEOUT_MS,
+    maxTries: reader.integer('max_tries', DEFAULT_MAX_TRIES, 1, 10),
+  };
+}
+
+function readWebhook(reader: ChannelReader): WebhookChannel {
+  const url = reader.url('url', false);
+  const urlEnv = reader.envName('url_env');
+  if ((url === undefined) === (urlEnv === undefined)) {
+    reader.fail('url', url ? 'and url_env are both set: keep one' : 'is required (or url_env naming a variable that holds it)');
+  }
+  return {
+    type: 'webhook',
+    ...readCommon(reader),
+    url,
+    urlEnv,
+    headers: reader.stringMap('headers', headerName),
+    headersEnv: reader.stringMap('headers_env', headerEnv),
+  };
+}
+
+function readEmail(reader: ChannelReader): EmailChannel {
+  const secure = reader.boolean('secure', false);
+  const username = reader.string('username');
+  const passwordEnv = reader.envName('password_env');
+  if (username !== undefined && passwordEnv === undefined) {
+    reader.fail('password_env', 'is required with username: name the environment variable holding the SMTP password');
+  }
+  if (passwordEnv !== undefined && username === undefined) reader.fail('username', 'is required with password_env');
+  const caFile = reader.string('tls_ca_file');
+  return {
+    type: 'email',
+    ...readCommon(reader),
+    host: reader.string('host', true),
+    port: reader.integer('port', secure ? 465 : 587, 1, 65_535),
+    secure,
+    // Safe default: never send a password over a connection that did not upgrade to TLS.
+    requireTls: reader.boolean('require_tls', !secure),
+    username,
+    passwordEnv,
+    from: reader.addresses('from', true)[0]!,
+    to: reader.addresses('to', true),
+    cc: reader.addresses('cc', false),
+    tlsCaFile: caFile,
+    subjectPrefix: reader.string('subject_prefix') ?? '[mlops]',
+  };
+}
+
+function readAlertmanager(reader: ChannelReader): AlertmanagerChannel {
+  return {
+    type: 'alertmanager',
+    ...readCommon(reader),
+    url: reader.url('url', true)!,
+    labels: reader.stringMap('labels', labelName),
+    headers: reader.stringMap('headers', headerName),
+    headersEnv: reader.stringMap('headers_env', headerEnv),
+    endsAfterMs: reader.duration('ends_after'),
+  };
+}
+
+/**
+ * The channels declared under `alerts.channels` in a parsed mlops.yaml ([] when none).
+ * Environment variables are only named here; they are read when an alert is sent, so a
+ * channel nobody uses this run cannot break the run.
+ */
+export function loadAlertChannels(config: Record<string, unknown>, _env?: Env): AlertChannel[] {
+  const section = config.alerts;
+  if (section === undefined || section === null) return [];
+  if (!isMapping(section)) throw new UsageError('alerts in mlops.yaml must be a mapping with a channels key', 'write alerts: { channels: { NAME: { type: webhook, url: ... } } }');
+  const unknownTop = Object.keys(section).filter((key) => key !== 'channels');
+  if (unknownTop.length) throw new UsageError(`alerts.${unknownTop[0]} is not a known field of alerts in mlops.yaml`, 'alerts holds only channels');
+  const channels = section.channels;
+  if (channels === undefined || channels === null) return [];
+  if (!isMapping(channels)) throw new UsageError('alerts.channels in mlops.yaml must be a mapping of channel name to settings', 'write channels: { ops: { type: webhook, url: ... } }');
+  const out: AlertChannel[] = [];
+  for (const [name, raw] of Object.entries(channels)) {
+    if (!CHANNEL_NAME.test(name)) throw new UsageError(`alerts.channels.${name}: channel names use letters, digits, _ . -`, 'rename the channel');
+    if (!isMapping(raw)) throw new UsageError(`alerts.channels.${name} must be a mapping with a type`, 'add type: webhook, email or alertmanager');
+    const reader: ChannelReader = new ChannelReader(name, raw);
+    if (reader.has('password')) {
+      reader.fail('password', 'must not be written in mlops.yaml', 'put the password in an environment variable and name it with password_env: MLOPS_SMTP_PASSWORD');
+    }
+    const type = raw.type;
+    if (type !== 'webhook' && type !== 'email' && type !== 'alertmanager') {
+      reader.fail('type', `must be webhook, email or alertmanager, got ${JSON.stringify(type)}`);
+    }
+    const unknown = Object.keys(raw).filter((key) => !FIELDS[type].includes(key));
+    if (unknown.length) reader.fail(unknown[0]!, `is not a field of ${type} channels`, `known fields: ${FIELDS[type].join(', ')}`);
+    out.push(type === 'webhook' ? readWebhook(reader) : type === 'email' ? readEmail(reader) : readAlertmanager(reader));
+  }
+  return out;
+}
+
+/**
+ * The channels named by `--alert a,b` (or a rule's channels), in the order given.
+ * An unknown name is a UsageError listing the defined ones.
+ */
+export function selectChannels(channels: readonly AlertChannel[], names: string | readonly string[], where = '--alert'): AlertChannel[] {
+  const wanted = (typeof names === 'string' ? names.split(',') : [...names]).map((name) => name.trim()).filter(Boolean);
+  if (wanted.length === 0) throw new UsageError(`${where} needs at least one channel name`, 'name channels defined under alerts.channels in mlops.yaml');
+  const selected: AlertChannel[] = [];
+  for (const name of wanted) {
+    const channel = channels.find((candidate) => candidate.name === name);
+    if (!channel) {
+      const defined = channels.map((candidate) => candidate.name);
+      throw new UsageError(
+        `${where}: alert channel '${name}' is not defined in mlops.yaml`,
+        defined.length ? `defined channels: ${defined.join(', ')}` : 'define it under alerts.channels in mlops.yaml (or pass --alert-config FILE)',
+      );
+    }
+    if (!selected.includes(channel)) selected.push(channel);
+  }
+  return selected;
+}
