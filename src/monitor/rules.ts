@@ -4,9 +4,9 @@ import { stringify } from 'yaml';
 import { loadYamlConfig } from '../config.js';
 import { UsageError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../alerts/types.js';
+import { OPERATORS, compare, type Operator } from '../thresholds.js';
 
-export const OPERATORS = ['>', '<', '>=', '<=', '==', '!='] as const;
-export type Operator = (typeof OPERATORS)[number];
+export { OPERATORS, compare, type Operator };
 /** Word forms, because an unquoted `>` in YAML starts a block scalar. */
 const OPERATOR_WORDS: Record<string, Operator> = { gt: '>', lt: '<', ge: '>=', le: '<=', eq: '==', ne: '!=' };
 
@@ -45,23 +45,6 @@ function promString(value: string): string {
 export function selectorQuery(metric: string, labels: Record<string, string> = {}): string {
   const matchers = Object.entries(labels).map(([name, value]) => `${name}=${promString(value)}`);
   return matchers.length ? `${metric}{${matchers.join(',')}}` : metric;
-}
-
-export function compare(value: number, op: Operator, threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '<':
-      return value < threshold;
-    case '>=':
-      return value >= threshold;
-    case '<=':
-      return value <= threshold;
-    case '==':
-      return value === threshold;
-    case '!=':
-      return value !== threshold;
-  }
 }
 
 function parseRule(raw: unknown, index: number, source: string): MonitorRule {

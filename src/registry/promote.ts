@@ -6,7 +6,10 @@ import { normalizeVersion, validateName } from './names.js';
 import type { OnRegistryEvent, Registry } from './registry.js';
 import type { HistoryEntry, Status, VersionRecord } from './types.js';
 
-export type Operator = '>=' | '<=' | '>' | '<' | '==' | '!=';
+import { compare, type Operator } from '../thresholds.js';
+
+export { compare };
+/** Two-character operators first, so that 'a>=1' is not read as 'a>' '=1'. */
 const OPERATORS: Operator[] = ['>=', '<=', '==', '!=', '>', '<'];
 
 export interface Requirement {
@@ -27,23 +30,6 @@ export function parseRequirement(text: string): Requirement {
     if (METRIC_NAME.test(metric) && raw !== '' && Number.isFinite(value)) return { metric, op, value };
   }
   throw new UsageError(`cannot read the requirement '${text}'`, "write METRIC OP NUMBER, e.g. --require 'accuracy>=0.9' (operators: >= <= > < == !=)");
-}
-
-export function compare(actual: number, op: Operator, expected: number): boolean {
-  switch (op) {
-    case '>=':
-      return actual >= expected;
-    case '<=':
-      return actual <= expected;
-    case '>':
-      return actual > expected;
-    case '<':
-      return actual < expected;
-    case '==':
-      return actual === expected;
-    case '!=':
-      return actual !== expected;
-  }
 }
 
 /** Metrics where a smaller number is better; every other metric is better when larger. */

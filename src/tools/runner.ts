@@ -28,6 +28,7 @@ const INSTALL_HINTS: Record<string, string> = {
   docker: 'install Docker (https://docs.docker.com/engine/install/) or set MLOPS_DOCKER to its path',
   kubectl: 'install kubectl (https://kubernetes.io/docs/tasks/tools/) or set MLOPS_KUBECTL to its path',
   git: 'install git',
+  promtool: 'install Prometheus (apt-get install prometheus, or download it from prometheus.io)',
 };
 
 function baseName(file: string): string {

@@ -1,10 +1,12 @@
 // The command table. Each module is light: heavy capabilities load inside run().
 import type { CommandDef } from '../command.js';
+import { alertCommand } from './alert.js';
 import { initCommand } from './init.js';
 import { listCommand } from './list.js';
+import { monitorCommand } from './monitor.js';
 import { promoteCommand } from './promote.js';
 import { registerCommand } from './register.js';
 import { rollbackCommand } from './rollback.js';
 import { showCommand } from './show.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand];
+export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, alertCommand, monitorCommand];

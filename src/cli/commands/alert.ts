@@ -1,0 +1,30 @@
+// mlops alert test CHANNEL: send a test alert through one configured channel.
+import { ToolFailedError } from '../../errors.js';
+import type { CommandDef } from '../command.js';
+import { loadChannels, renderAlertEvent } from './alert-support.js';
+
+const configOption = { flags: '--alert-config <file>', description: 'alert channels file (default: mlops.yaml in the registry)' };
+
+export const alertCommand: CommandDef = {
+  name: 'alert',
+  summary: 'alert channels (webhook, email, Alertmanager)',
+  subcommands: [
+    {
+      name: 'test',
+      summary: 'send a test alert and report success or the exact failure (exit 4)',
+      arguments: [{ name: 'channel', description: 'a channel name from mlops.yaml', required: true }],
+      options: [configOption],
+      examples: ['mlops alert test ops', 'mlops alert test oncall --alert-config ./alerts.yaml'],
+      async run(ctx, [channelName], options) {
+        const { selectChannels } = await import('../../alerts/config.js');
+        const { sendTestAlert } = await import('../../alerts/send.js');
+        const [channel] = selectChannels(await loadChannels(ctx, options.alertConfig as string | undefined), channelName!, 'alert test');
+        // The failure itself is the error below; only progress is rendered here.
+        const result = await sendTestAlert(channel!, { env: ctx.env, now: ctx.now, onEvent: (e) => e.type !== 'alert.failed' && renderAlertEvent(ctx, e) });
+        if (!result.ok) throw new ToolFailedError(result.type, result.message, 'check the channel settings in mlops.yaml and that the receiver is reachable');
+        if (ctx.ui.json) ctx.ui.printJson(result);
+        else ctx.ui.success(`test alert delivered to ${result.channel} (${result.type}) after ${result.tries} ${result.tries === 1 ? 'try' : 'tries'}`);
+      },
+    },
+  ],
+};
