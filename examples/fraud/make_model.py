@@ -102,6 +102,10 @@ def main():
     write_csv(os.path.join(HERE, "reference.csv"), x_train[:2000])
     write_csv(os.path.join(HERE, "current.csv"), make_data(rng, 2000)[0])
     write_csv(os.path.join(HERE, "drifted.csv"), make_data(rng, 2000, shift=0.3)[0])
+    # Live traffic with its ground truth, for the demo's A/B test and feedback.
+    x_live, y_live = make_data(rng, 600)
+    np.savetxt(os.path.join(HERE, "traffic.csv"), np.column_stack([x_live, y_live]), delimiter=",",
+               header=",".join(FEATURES + ["is_fraud"]), comments="", fmt="%.6g")
 
 
 if __name__ == "__main__":
