@@ -38,7 +38,7 @@ export function topDriftedFeatures(features: readonly DriftedFeature[]): Drifted
 }
 
 export function driftAlert(summary: DriftSummary, options: { severity?: Severity } = {}): Alert {
-  const subject = summary.model ? `${summary.model}${summary.version ? ` v${summary.version}` : ''}` : 'the input data';
+  const subject = summary.model ? `${summary.model}${summary.version ? ` ${summary.version}` : ''}` : 'the input data';
   const top = topDriftedFeatures(summary.driftedFeatures);
   const count = top.length;
   const names = top.slice(0, SHOWN_FEATURES).map((feature) => feature.name);

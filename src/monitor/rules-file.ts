@@ -24,7 +24,7 @@ export function renderPrometheusRules(rules: readonly MonitorRule[], options: { 
           const summary = rule.summary ?? `${rule.name}: ${rule.op} ${rule.threshold}`;
           // Prometheus fills these templates per series when the alert fires.
           const annotations: Record<string, string> = {
-            summary: `${summary} (value {{ $value | humanize }}{{ with $labels.model }}, model {{ . }}{{ end }}{{ with $labels.version }} v{{ . }}{{ end }})`,
+            summary: `${summary} (value {{ $value | humanize }}{{ with $labels.model }}, model {{ . }}{{ end }}{{ with $labels.version }} {{ . }}{{ end }})`,
           };
           if (rule.description) annotations.description = rule.description;
           out.annotations = annotations;

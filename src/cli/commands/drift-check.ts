@@ -1,0 +1,162 @@
+// mlops drift-check: compare current data with the reference stored at registration
+// (or a --reference file). Exit 0 no drift, 1 drift, 2 bad input, 3 not found.
+import { resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
+import type { DriftReport } from '../../drift/types.js';
+import { parseModelRef } from '../../registry/names.js';
+import { Registry } from '../../registry/registry.js';
+import { featureWidth } from '../../model/signature.js';
+import { writeFileAtomic } from '../../registry/fs.js';
+import type { CommandDef } from '../command.js';
+import { commaList } from '../command.js';
+import type { Ctx } from '../context.js';
+import { loadChannels, renderAlertEvent, reportDeliveries } from './alert-support.js';
+
+function numberOption(value: unknown, flag: string, { min, max }: { min: number; max: number }): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} ${String(value)} is not a number from ${min} to ${max}`, `e.g. ${flag} ${flag === '--drift-share' ? '0.5' : '0.01'}`);
+  return n;
+}
+
+interface Target {
+  model?: string;
+  version?: string;
+  reference: string;
+  expectedColumns?: string[];
+  expectedWidth?: number;
+}
+
+async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFlag: string | undefined): Promise<Target> {
+  if (!refText) {
+    if (!referenceFlag) throw new UsageError('drift-check needs a model (NAME[@VERSION]) or --reference FILE', 'e.g. mlops drift-check fraud --current today.csv');
+    return { reference: resolve(ctx.cwd, referenceFlag) };
+  }
+  const { name, ref } = parseModelRef(refText);
+  const registry = await Registry.open(ctx.registryDir);
+  const record = await registry.resolve(name, ref ?? 'production');
+  const stored = registry.referencePath(record);
+  if (!referenceFlag && !stored) {
+    throw new UsageError(`${name} ${record.version} has no reference data`, `register it with --reference-data, or pass --reference FILE`, 'no_reference');
+  }
+  return {
+    model: name,
+    version: record.version,
+    reference: referenceFlag ? resolve(ctx.cwd, referenceFlag) : stored!,
+    expectedColumns: record.reference_data?.columns.map((c) => c.name),
+    expectedWidth: featureWidth(record.signature),
+  };
+}
+
+function render(ctx: Ctx, report: DriftReport, target: Target): void {
+  const { ui } = ctx;
+  const fmt = (n: number | null) => (n === null ? '-' : n === 0 ? '0' : Math.abs(n) < 1e-3 ? n.toExponential(2) : n.toFixed(4));
+  ui.table(
+    report.features.map((f) => ({
+      feature: f.name,
+      test: f.test,
+      statistic: fmt(f.statistic),
+      p: fmt(f.pValue),
+      adjusted: fmt(f.adjustedPValue),
+      threshold: String(f.threshold),
+      verdict: f.drifted ? ui.c.red('drift') : ui.c.green('ok'),
+    })),
+    [
+      { key: 'feature', header: 'FEATURE' },
+      { key: 'test', header: 'TEST' },
+      { key: 'statistic', header: 'STATISTIC', align: 'right' },
+      { key: 'p', header: 'P-VALUE', align: 'right' },
+      { key: 'adjusted', header: 'ADJUSTED', align: 'right' },
+      { key: 'threshold', header: 'THRESHOLD', align: 'right' },
+      { key: 'verdict', header: 'VERDICT' },
+    ],
+  );
+  const subject = target.model ? `${target.model} ${target.version}` : 'the data';
+  ui.out('');
+  ui.out(
+    report.drift
+      ? ui.c.red.bold(`DRIFT in ${subject}: ${report.summary.drifted} of ${report.summary.features} features (${report.summary.driftedFeatures.join(', ')})`)
+      : ui.c.green.bold(`no drift in ${subject}: ${report.summary.drifted} of ${report.summary.features} features drifted`),
+  );
+  ui.info(`${report.rule.description}; reference ${report.reference.rows} rows, current ${report.current.rows} rows`);
+}
+
+export const driftCheckCommand: CommandDef = {
+  name: 'drift-check',
+  summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input, 3 not found)',
+  arguments: [{ name: 'model', description: 'NAME or NAME@VERSION whose stored reference data to use (default: production)' }],
+  options: [
+    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, or a serve prediction log (.gz too)' },
+    { flags: '--reference <file>', description: "reference data instead of the version's stored sample" },
+    { flags: '--features <names>', description: 'only these columns (comma-separated)' },
+    { flags: '--categorical <names>', description: 'treat these columns as categories (comma-separated)' },
+    { flags: '--test <test>', description: 'auto chooses per column; or one test for all', default: 'auto', choices: ['auto', 'ks', 'psi', 'wasserstein', 'chi2', 'jensenshannon'] },
+    { flags: '--threshold <x>', description: 'alpha for ks/chi2 (default 0.01), distance for psi/wasserstein/jensenshannon (default 0.1)' },
+    { flags: '--correction <method>', description: 'multiple-testing correction of p-values', default: 'bh', choices: ['bh', 'bonferroni', 'none'] },
+    { flags: '--drift-share <x>', description: 'dataset drift only when at least this share of features drifted (default: any drifted feature)' },
+    { flags: '--report <file>', description: 'also write a self-contained HTML report' },
+    { flags: '--alert <channels>', description: 'on drift, alert these channels from mlops.yaml (comma-separated)' },
+    { flags: '--alert-config <file>', description: 'alert channels file (default: mlops.yaml in the registry)' },
+  ],
+  examples: [
+    'mlops drift-check fraud --current today.csv',
+    'mlops drift-check fraud@v1.2.0 --current predictions.jsonl.gz --json',
+    'mlops drift-check --reference train.csv --current today.csv --test psi --threshold 0.2',
+    'mlops drift-check fraud --current today.csv --report drift.html --alert ops',
+  ],
+  async run(ctx, [refText], options) {
+    if (!options.current) throw new UsageError('--current FILE is required', 'e.g. mlops drift-check fraud --current today.csv');
+    const target = await resolveTarget(ctx, refText, options.reference as string | undefined);
+    // Channels are checked before the (possibly long) check: a typo should not cost a run.
+    const alertNames = commaList(options.alert);
+    let channels: Awaited<ReturnType<typeof loadChannels>> = [];
+    if (alertNames) {
+      const { selectChannels } = await import('../../alerts/config.js');
+      channels = selectChannels(await loadChannels(ctx, options.alertConfig as string | undefined), alertNames, '--alert');
+    }
+    const { checkDrift, renderHtmlReport } = await import('../../drift/index.js');
+    const spinner = await ctx.ui.spinner('checking drift');
+    let report: DriftReport;
+    try {
+      report = await checkDrift({
+        reference: target.reference,
+        current: resolve(ctx.cwd, String(options.current)),
+        features: commaList(options.features),
+        categorical: commaList(options.categorical),
+        expectedColumns: target.expectedColumns,
+        expectedWidth: target.expectedWidth,
+        test: options.test as DriftReport['rule']['test'],
+        threshold: numberOption(options.threshold, '--threshold', { min: 0, max: 1e9 }),
+        correction: options.correction as DriftReport['rule']['correction'],
+        driftShare: numberOption(options.driftShare, '--drift-share', { min: 0, max: 1 }),
+        onEvent: (event) => spinner.update(event.message),
+      });
+      spinner.stop();
+    } catch (error) {
+      spinner.fail('drift check failed');
+      throw error;
+    }
+    if (options.report) {
+      const path = resolve(ctx.cwd, String(options.report));
+      await writeFileAtomic(path, renderHtmlReport(report));
+      ctx.ui.info(`wrote ${path}`);
+    }
+    if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report });
+    else render(ctx, report, target);
+    if (report.drift && channels.length) {
+      const { driftAlert } = await import('../../alerts/drift.js');
+      const { sendAlert } = await import('../../alerts/send.js');
+      const alert = driftAlert({
+        model: target.model,
+        version: target.version,
+        drifted: true,
+        nFeatures: report.summary.features,
+        driftedFeatures: report.features.filter((f) => f.drifted).map((f) => ({ name: f.name, test: f.test, statistic: f.statistic, pValue: f.adjustedPValue ?? undefined })),
+        ...(options.report ? { reportPath: resolve(ctx.cwd, String(options.report)) } : {}),
+      });
+      // A failed alert is reported and never changes the drift exit code.
+      reportDeliveries(ctx, await sendAlert(channels, alert, { env: ctx.env, now: ctx.now, onEvent: (e) => e.type === 'alert.retry' && renderAlertEvent(ctx, e) }));
+    }
+    return report.drift ? 1 : 0;
+  },
+};
