@@ -1,0 +1,105 @@
+// End-to-end: mlops drift-check through the built CLI, on the formats users feed it.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLE, expectCleanError, mlops, tempDir } from '../support/cli.js';
+
+let dir: string;
+let cleanup: () => Promise<void>;
+let registry: string;
+const run = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir });
+const CURRENT = join(EXAMPLE, 'current.csv');
+const DRIFTED = join(EXAMPLE, 'drifted.csv');
+
+function csvToJsonl(text: string): string {
+  const [header, ...rows] = text.trim().split('\n');
+  const names = header!.split(',');
+  return rows.map((row) => JSON.stringify(Object.fromEntries(row.split(',').map((v, i) => [names[i], Number(v)])))).join('\n') + '\n';
+}
+
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  registry = join(dir, 'registry');
+  const registered = await run('register', 'fraud', join(EXAMPLE, 'fraud-v1.onnx'), '--reference-data', join(EXAMPLE, 'reference.csv'));
+  expect(registered.exitCode, registered.stderr).toBe(0);
+  await run('promote', 'fraud', 'v1.0.0');
+});
+afterAll(async () => cleanup());
+
+describe('mlops drift-check', () => {
+  it('exits 0 on clean data and 1 on drifted data, naming the drifted features', async () => {
+    const clean = await run('drift-check', 'fraud', '--current', CURRENT);
+    expect(clean.exitCode, clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(/no drift in fraud v1.0.0/);
+    const drifted = await run('drift-check', 'fraud@v1.0.0', '--current', DRIFTED);
+    expect(drifted.exitCode, drifted.stderr).toBe(1);
+    expect(drifted.stdout).toMatch(/DRIFT in fraud v1.0.0: .*velocity/);
+  });
+
+  it('prints one JSON document with per-feature test, statistic, p-value, threshold and verdict', async () => {
+    const result = await run('drift-check', 'fraud', '--current', DRIFTED, '--json');
+    expect(result.exitCode).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report).toMatchObject({ model: 'fraud', version: 'v1.0.0', drift: true, reference: { rows: 2000 }, current: { rows: 2000 } });
+    const velocity = report.features.find((f: { name: string }) => f.name === 'velocity');
+    expect(velocity).toMatchObject({ test: 'ks', drifted: true, threshold: 0.01 });
+    expect(velocity.pValue).toBeLessThan(1e-10);
+    expect(report.features).toHaveLength(10);
+  });
+
+  it('reads JSON lines and gzip, and compares two plain files without a model', async () => {
+    const text = await readFile(DRIFTED, 'utf8');
+    const jsonl = join(dir, 'current.jsonl');
+    await writeFile(jsonl, csvToJsonl(text));
+    const gz = join(dir, 'current.csv.gz');
+    await writeFile(gz, gzipSync(text));
+    for (const file of [jsonl, gz]) {
+      const result = await run('drift-check', 'fraud', '--current', file, '--json');
+      expect(result.exitCode, result.stderr).toBe(1);
+      expect(JSON.parse(result.stdout).summary.driftedFeatures).toContain('velocity');
+    }
+    const plain = await mlops(['drift-check', '--reference', join(EXAMPLE, 'reference.csv'), '--current', CURRENT, '--features', 'amount,hour', '--json'], { cwd: dir });
+    expect(plain.exitCode, plain.stderr).toBe(0);
+    expect(JSON.parse(plain.stdout).features.map((f: { name: string }) => f.name)).toEqual(['amount', 'hour']);
+  });
+
+  it('writes a self-contained HTML report', async () => {
+    const out = join(dir, 'report.html');
+    await run('drift-check', 'fraud', '--current', DRIFTED, '--report', out);
+    const html = await readFile(out, 'utf8');
+    expect(html).toMatch(/<svg/);
+    expect(html).toContain('velocity');
+    expect(html).not.toMatch(/(src|href)="https?:/);
+  });
+
+  it.each([
+    ['a missing column', 'amount,hour\n1,2\n', /column|amount|missing/i],
+    ['non-numeric values', `${'amount,hour,merchant_risk,distance_km,account_age_days,tx_last_24h,avg_amount_30d,card_present,foreign,velocity'}\n1,2,3,4,5,6,7,8,9,10\n1,2,3,4,5,6,seven,8,9,10\n`, /seven|numeric|number/i],
+    ['an empty file', '', /empty|no rows|no data/i],
+    ['a header without rows', 'amount,hour,merchant_risk,distance_km,account_age_days,tx_last_24h,avg_amount_30d,card_present,foreign,velocity\n', /rows|empty/i],
+    ['a row of the wrong width', 'amount,hour,merchant_risk,distance_km,account_age_days,tx_last_24h,avg_amount_30d,card_present,foreign,velocity\n1,2,3,4,5,6,7,8,9,10\n1,2,3\n', /fields|width|columns/i],
+  ])('refuses %s with exit 2 and one line', async (_label, content, message) => {
+    const file = join(dir, 'bad.csv');
+    await writeFile(file, content);
+    const result = await run('drift-check', 'fraud', '--current', file);
+    expect(result.exitCode, result.stderr).toBe(2);
+    expect(expectCleanError(result)).toMatch(message);
+  });
+
+  it('refuses a prediction log whose width differs from the model', async () => {
+    const log = join(dir, 'narrow.jsonl');
+    await writeFile(log, `${JSON.stringify({ request_id: 'a', model: 'fraud', version: 'v1.0.0', variant: 'v1.0.0', features: [1, 2, 3] })}\n`);
+    const result = await run('drift-check', 'fraud', '--current', log);
+    expect(result.exitCode).toBe(2);
+    expect(expectCleanError(result)).toMatch(/3|width|10/);
+  });
+
+  it('gives exit 3 for a missing file or model and exit 2 for missing arguments', async () => {
+    expect((await run('drift-check', 'fraud', '--current', join(dir, 'nope.csv'))).exitCode).toBe(3);
+    expect((await run('drift-check', 'nope', '--current', CURRENT)).exitCode).toBe(3);
+    expect((await run('drift-check', 'fraud')).exitCode).toBe(2);
+    expect((await mlops(['drift-check', '--current', CURRENT], { cwd: dir })).exitCode).toBe(2);
+    expect((await run('drift-check', 'fraud', '--current', CURRENT, '--drift-share', '2')).exitCode).toBe(2);
+  });
+});
