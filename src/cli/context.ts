@@ -23,7 +23,11 @@ export interface Ctx {
   now: () => Date;
   /** Who is recorded in the registry: MLOPS_USER or the OS user. */
   user: string;
-  /** Resolves when the process is asked to stop (SIGINT, SIGTERM); long-running commands drain then. */
+  /**
+   * Resolves when the process is asked to stop (SIGINT, SIGTERM). Reading it tells main
+   * that this command drains by itself and returns; commands that never read it are
+   * ended with exit 130 by a signal.
+   */
   stopRequested: Promise<NodeJS.Signals>;
 }
 

@@ -29,10 +29,13 @@ export async function run(argv: string[]): Promise<void> {
 
   let stopResolve: (signal: NodeJS.Signals) => void = () => undefined;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => (stopResolve = resolve));
+  // A command that reads ctx.stopRequested (serve, demo) drains on its own; for every
+  // other command a signal ends the process at once, as Ctrl-C should.
+  let commandDrains = false;
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      // A second Ctrl-C does not wait for the drain.
+    if (stopping || !commandDrains) {
+      // A second Ctrl-C does not wait for the drain either.
       process.exit(ExitCode.interrupted);
     }
     stopping = true;
@@ -59,7 +62,10 @@ export async function run(argv: string[]): Promise<void> {
         runner: new ExecaRunner(),
         now: () => new Date(),
         user: currentUser(settings, env),
-        stopRequested,
+        get stopRequested() {
+          commandDrains = true;
+          return stopRequested;
+        },
       };
     },
     setExitCode: (code) => {
@@ -77,7 +83,6 @@ export async function run(argv: string[]): Promise<void> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  if (stopping && !process.exitCode) process.exitCode = ExitCode.interrupted;
 }
 
 function report(error: unknown, ui: Ui): number {

@@ -8,5 +8,9 @@ import { promoteCommand } from './promote.js';
 import { registerCommand } from './register.js';
 import { rollbackCommand } from './rollback.js';
 import { showCommand } from './show.js';
+import { driftCheckCommand } from './drift-check.js';
+import { demoCommand } from './demo.js';
+import { serveCommand } from './serve.js';
+import { abCommand } from './ab.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, alertCommand, monitorCommand];
+export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, alertCommand, monitorCommand, demoCommand];

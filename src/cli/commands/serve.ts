@@ -1,0 +1,98 @@
+// mlops serve: run models over HTTP until SIGTERM / Ctrl-C, then drain and exit 0.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../../errors.js';
+import type { CommandDef } from '../command.js';
+
+function intOption(value: unknown, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${String(value)} must be a whole number of at least ${min}`, `e.g. ${flag} ${Math.max(min, 1)}`);
+  return n;
+}
+
+function fractionOption(value: unknown, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${flag} ${String(value)} must be a number from 0 to 1`, `e.g. ${flag} 0.1`);
+  return n;
+}
+
+function mlopsVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export const serveCommand: CommandDef = {
+  name: 'serve',
+  summary: 'serve models over HTTP: /predict, KServe V1, Open Inference Protocol V2, A/B tests, metrics',
+  arguments: [{ name: 'models', description: 'NAME or NAME@VERSION (default: every model\'s production version)', variadic: true }],
+  options: [
+    { flags: '--port <port>', description: 'port (0 picks a free one) [default: 8000]' },
+    { flags: '--host <host>', description: 'address to listen on [default: 0.0.0.0]' },
+    { flags: '--workers <n>', description: 'inference processes [default: the number of cores]' },
+    { flags: '--config <file>', description: 'serve.yaml with models, experiments, shadows, log settings' },
+    { flags: '--no-watch', description: 'do not follow production promotions (hot reload)' },
+    { flags: '--poll-interval-ms <ms>', description: 'how often to look for promotions [default: 1000]' },
+    { flags: '--ab <spec>', description: 'A/B test, e.g. fraud@v1.0.0=90,fraud@v1.1.0=10 (sticky per user_id / X-User-Id)' },
+    { flags: '--shadow <ref>', description: 'send a copy of the traffic to NAME@VERSION; answers are logged, never returned (repeatable)', repeatable: true },
+    { flags: '--log <file>', description: 'prediction log (JSON lines) for drift-check and ab report' },
+    { flags: '--log-sample <x>', description: 'share of requests logged, 0 to 1 [default: 1]' },
+    { flags: '--log-max-size <size>', description: 'rotate the log at this size [default: 100mb]' },
+    { flags: '--log-keep <n>', description: 'rotated log files kept [default: 5]' },
+    { flags: '--max-body <size>', description: 'largest request body, larger gets 413 [default: 1mb]' },
+    { flags: '--batch-window-ms <ms>', description: 'coalesce concurrent requests into one inference: -1 off, 0 same event-loop turn, N wait up to N ms [default: 0]' },
+    { flags: '--drain-delay-ms <ms>', description: 'after SIGTERM, keep answering (not ready) this long before draining [default: 0]' },
+  ],
+  examples: [
+    'mlops serve',
+    'mlops serve fraud --port 8080 --workers 2 --log predictions.jsonl',
+    'mlops serve --ab fraud@v1.0.0=90,fraud@v1.1.0=10 --shadow fraud@v1.2.0',
+    'mlops serve fraud@v1.0.0 --no-watch --config serve.yaml',
+  ],
+  async run(ctx, models, options) {
+    const { startServer } = await import('../../serve/index.js');
+    const handle = await startServer({
+      registryDir: ctx.registryDir,
+      models,
+      configPath: options.config ? resolve(ctx.cwd, String(options.config)) : undefined,
+      host: options.host as string | undefined,
+      port: intOption(options.port, '--port', 0),
+      workers: intOption(options.workers, '--workers', 1),
+      watch: options.watch === false ? false : undefined,
+      pollIntervalMs: intOption(options.pollIntervalMs, '--poll-interval-ms', 10),
+      maxBody: options.maxBody as string | undefined,
+      log: options.log ? resolve(ctx.cwd, String(options.log)) : undefined,
+      logSample: fractionOption(options.logSample, '--log-sample'),
+      logMaxSize: options.logMaxSize as string | undefined,
+      logKeep: intOption(options.logKeep, '--log-keep', 1),
+      ab: options.ab as string | undefined,
+      shadow: options.shadow as string[] | undefined,
+      batchWindowMs: intOption(options.batchWindowMs, '--batch-window-ms', -1),
+      drainDelayMs: intOption(options.drainDelayMs, '--drain-delay-ms', 0),
+      serverVersion: mlopsVersion(),
+      onEvent: (event) => {
+        if (event.type === 'ready') return;
+        if (event.level === 'info') ctx.ui.info(event.message);
+        else if (event.level === 'warn') ctx.ui.warn(event.message);
+        else ctx.ui.err(event.message);
+      },
+    });
+    await handle.ready;
+    const served = handle.models().map((m) => `${m.model} ${m.version}${m.shadow ? " (shadow)" : m.experiment ? ` (${m.variant})` : ""}`).join(', ');
+    ctx.ui.info(`serving ${served || 'no models'} with ${handle.workers} worker${handle.workers === 1 ? '' : 's'}`);
+    // The one line scripts and tests wait for (with the real port when --port 0).
+    ctx.ui.err(`listening on ${handle.url}`);
+    const signal = await Promise.race([ctx.stopRequested, handle.closed.then(() => undefined)]);
+    if (!signal) {
+      ctx.ui.err('the server stopped on its own (see the messages above)');
+      return 1;
+    }
+    ctx.ui.info(`${signal}: draining`);
+    await handle.drain();
+    return 0;
+  },
+};
