@@ -4,7 +4,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // Servers the integration tests share (dockerd) start once here; see test/support/.
-    globalSetup: [],
+    globalSetup: ['test/support/docker-engine.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
