@@ -12,5 +12,6 @@ import { driftCheckCommand } from './drift-check.js';
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
+import { deployCommand } from './deploy.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, alertCommand, monitorCommand, demoCommand];
+export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand];
