@@ -1,0 +1,42 @@
+// `mlops demo`, the README's first command: the whole loop in one run, cleaned up after.
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { mlops, tempDir } from '../support/cli.js';
+
+describe('mlops demo', () => {
+  it('runs every step, shows the exit codes and cleans up after itself', async () => {
+    const before = (await readdir(tmpdir())).filter((f) => f.startsWith('mlops-demo-'));
+    const result = await mlops(['demo'], { timeout: 120_000 });
+    expect(result.exitCode, result.stderr + result.stdout).toBe(0);
+    const out = result.stdout;
+    for (const step of ['Register two versions', 'Promote v1.0.0', 'Serve an A/B test', 'Prometheus metrics', 'A/B report', 'Drift check', 'Hot reload', 'deploy plan']) {
+      expect(out).toContain(step);
+    }
+    expect(out).toMatch(/sent 600 predictions from 120 users: .*every user stayed on one variant: true/);
+    expect(out).toMatch(/mlops_predictions_total\{model="fraud",version="v1.0.0",variant="v1.0.0"\} \d+/);
+    expect(out).toMatch(/verdict: /);
+    expect(out).toMatch(/exit 0: no drift/);
+    expect(out).toMatch(/DRIFT in fraud v1.0.0/);
+    expect(out).toMatch(/the server now answers with v1.1.0, .* with 0 failed requests/);
+    expect(out).toMatch(/kubectl rollout status deployment\/mlops-fraud-/);
+    expect(out).toMatch(/Done in [\d.]+ s: 8 steps, 600 predictions served/);
+    const after = (await readdir(tmpdir())).filter((f) => f.startsWith('mlops-demo-'));
+    expect(after.sort()).toEqual(before.sort());
+  });
+
+  it('--keep DIR keeps the registry for exploring', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const keep = join(dir, 'demo');
+      const result = await mlops(['demo', '--keep', keep, '--json'], { timeout: 120_000 });
+      expect(result.exitCode, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ kept: true, steps: 8, requests: 600 });
+      const list = await mlops(['--registry', join(keep, 'registry'), 'list', '--json']);
+      expect(JSON.parse(list.stdout).map((r: { version: string; status: string }) => `${r.version}:${r.status}`)).toEqual(['v1.0.0:archived', 'v1.1.0:production']);
+    } finally {
+      await cleanup();
+    }
+  });
+});
