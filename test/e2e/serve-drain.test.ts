@@ -96,7 +96,7 @@ describe('drain through the API', () => {
 
 describe('a real process', () => {
   test('SIGTERM: in-flight request completes, new connections are refused, exit code 0', async () => {
-    const proc = await startServeProcess(reg.registry.dir, ['--workers', '1'], { workers: 1 });
+    const proc = await startServeProcess(reg.registry.dir, ['--workers', '1']);
     try {
       expect((await postJson(`${proc.url}/predict`, { features: row })).status).toBe(200);
       const inFlight = await slowRequest(proc.url);

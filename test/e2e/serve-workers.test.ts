@@ -17,11 +17,7 @@ const N = 120;
 beforeAll(async () => {
   reg = await makeFraudRegistry();
   rows = await referenceRows(N);
-  proc = await startServeProcess(reg.registry.dir, ['--workers', '2', '--log', join(reg.dir, 'workers.jsonl'), '--ab', 'fraud@v1.0.0=50,fraud@v2.0.0=50'], {
-    workers: 2,
-    log: join(reg.dir, 'workers.jsonl'),
-    ab: 'fraud@v1.0.0=50,fraud@v2.0.0=50',
-  });
+  proc = await startServeProcess(reg.registry.dir, ['--workers', '2', '--log', join(reg.dir, 'workers.jsonl'), '--ab', 'fraud@v1.0.0=50,fraud@v2.0.0=50']);
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { registerVersion } from '../../src/registry/register.js';
 import { promote } from '../../src/registry/promote.js';
 import { Registry } from '../../src/registry/registry.js';
@@ -225,8 +225,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 // ---------------------------------------------------------------------------------------
-// `mlops serve` as a real child process (signals, --workers): bin/mlops once the CLI has
-// the serve command, else a stand-in script with the same contract around dist/serve.
+// `mlops serve` as a real child process (signals, --workers, CLI flags).
 
 export interface ServeProcess {
   url: string;
@@ -237,37 +236,14 @@ export interface ServeProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
-export const CLI_HAS_SERVE = () => existsSync(join(ROOT, 'dist', 'cli', 'commands', 'serve.js'));
-
 /**
  * Starts `mlops serve --registry DIR --host 127.0.0.1 --port 0 ...args` and waits for
- * "listening on http://HOST:PORT" on stderr. `fallback` is the same request as
- * startServer options, used while the CLI does not have the command yet.
+ * "listening on http://HOST:PORT" on stderr.
  */
-export async function startServeProcess(registryDir: string, args: string[], fallback: Partial<ServeOptions>, timeoutMs = 30_000): Promise<ServeProcess> {
+export async function startServeProcess(registryDir: string, args: string[], timeoutMs = 30_000): Promise<ServeProcess> {
   const { spawn } = await import('node:child_process');
-  if (!existsSync(join(ROOT, 'dist', 'serve', 'server.js'))) throw new Error('dist/ is missing: run `npm run build` before the serve process tests');
-  let child: import('node:child_process').ChildProcess;
-  if (CLI_HAS_SERVE()) {
-    child = spawn(process.execPath, [join(ROOT, 'bin', 'mlops'), 'serve', '--registry', registryDir, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  } else {
-    const script = join(tmpdir(), `mlops-serve-standin-${process.pid}-${Date.now()}.mjs`);
-    const options = { registryDir, host: '127.0.0.1', port: 0, ...fallback };
-    await writeFile(
-      script,
-      `import { startServer } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'serve', 'server.js')).href)};
-       const handle = await startServer({ ...${JSON.stringify(options)}, onEvent: (e) => console.error(e.message) });
-       try { await handle.ready; } catch (error) { console.error(error.message); process.exitCode = error.exitCode ?? 1; }
-       if (!process.exitCode) {
-         console.error('listening on ' + handle.url);
-         const stop = () => void handle.drain();
-         process.once('SIGTERM', stop);
-         process.once('SIGINT', stop);
-         await handle.closed;
-       }`,
-    );
-    child = spawn(process.execPath, [script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  }
+  if (!existsSync(join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('dist/ is missing: run `npm run build` before the serve process tests (npm test does)');
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'mlops'), 'serve', '--registry', registryDir, '--host', '127.0.0.1', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolvePromise) => child.once('exit', (code) => resolvePromise(code)));
