@@ -1,21 +1,12 @@
 // The process boundary: argv in, exit code out. The only module that sets
 // process.exitCode or listens for signals; everything below returns or throws.
-import { readFileSync } from 'node:fs';
 import { CommanderError } from 'commander';
 import { ExitCode, isMlopsError } from '../errors.js';
 import { ExecaRunner } from '../tools/runner.js';
 import { baseSettings, currentUser, resolveRegistryDir, type Ctx, type GlobalOptions } from './context.js';
 import { buildProgram } from './program.js';
 import { Ui } from './ui.js';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-    return pkg.version;
-  } catch {
-    return '0.0.0';
-  }
-}
+import { MLOPS_VERSION } from '../version.js';
 
 /** True when --json appears before the command finishes parsing (errors then print as JSON). */
 function wantsJson(argv: string[]): boolean {
@@ -46,7 +37,7 @@ export async function run(argv: string[]): Promise<void> {
 
   // Handled here rather than by commander: its --version would swallow `register --version v1.2.0`.
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
-    process.stdout.write(`${packageVersion()}\n`);
+    process.stdout.write(`${MLOPS_VERSION}\n`);
     return;
   }
 

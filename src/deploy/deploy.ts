@@ -48,6 +48,10 @@ export interface DeployPlan {
 
 export type DeployEvent = ImageEvent | RolloutEvent;
 
+function imageModel(record: VersionRecord) {
+  return { name: record.name, version: record.version, sha256: record.artifact.sha256 };
+}
+
 function rolloutInput(input: DeployInput, image: string): RolloutInput {
   return {
     model: input.record.name,
@@ -66,7 +70,7 @@ function rolloutInput(input: DeployInput, image: string): RolloutInput {
 
 function imagePlanOf(input: DeployInput): ImagePlan {
   return planImage({
-    model: { name: input.record.name, version: input.record.version, sha256: input.record.artifact.sha256 },
+    model: imageModel(input.record),
     image: input.image,
     push: input.push,
     platform: input.platform,
@@ -140,7 +144,7 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
       image = await buildImage({
         docker: new Docker({ runner, bin: input.dockerBin, env: input.env }),
         packageRoot: PACKAGE_ROOT,
-        model: { name: input.record.name, version: input.record.version, sha256: input.record.artifact.sha256 },
+        model: imageModel(input.record),
         image: input.image,
         push: input.push,
         platform: input.platform,

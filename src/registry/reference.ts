@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { createGunzip, gzipSync } from 'node:zlib';
 import { open } from 'node:fs/promises';
 import { NotFoundError, UsageError } from '../errors.js';
+import { seededRandom } from '../random.js';
 import type { ColumnStats } from './types.js';
 
 /** Default cap on stored reference rows: enough for KS to see a 0.05-SD shift, small on disk (~1 MB gzipped for 10 columns). */
@@ -17,18 +18,6 @@ export interface PreparedReference {
   sourceRows: number;
   /** gzip of the stored CSV. */
   gzip: Buffer;
-}
-
-/** A small, seeded generator (mulberry32), so that the same file samples the same rows. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function isGzip(path: string): Promise<boolean> {

@@ -31,19 +31,10 @@ const GZIP = args.includes('--gzip');
 const CLEAN = args.includes('--clean');
 const RUNS = Number(option('--runs', 3));
 const DIR = join(ROOT, '.bench', 'drift');
+// The same generator as the tests and reference sampling (built by `npm run bench`).
+const { seededRandom } = await import(pathToFileURL(join(ROOT, 'dist', 'random.js')).href);
 const PYTHON = '/usr/bin/python3';
 const TIME = '/usr/bin/time';
-
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Writes ROWS x COLUMNS normal values; `shiftColumn` is moved by 0.05 SD (drift). */
 async function writeCsv(path, seed, shiftColumn) {

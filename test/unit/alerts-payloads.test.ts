@@ -63,9 +63,9 @@ describe('driftAlert', () => {
   ];
 
   it('names the most convincing drifted features first', () => {
-    const result = driftAlert({ model: 'iris', version: '3', drifted: true, driftedFeatures: features, nFeatures: 10 });
-    expect(result).toMatchObject({ name: 'MlopsDataDrift', severity: 'warning', model: 'iris', version: '3' });
-    expect(result.summary).toBe('data drift in iris v3: 6 of 10 features drifted (b, c, a, e, f and 1 more)');
+    const result = driftAlert({ model: 'iris', version: 'v3.0.0', drifted: true, driftedFeatures: features, nFeatures: 10 });
+    expect(result).toMatchObject({ name: 'MlopsDataDrift', severity: 'warning', model: 'iris', version: 'v3.0.0' });
+    expect(result.summary).toBe('data drift in iris v3.0.0: 6 of 10 features drifted (b, c, a, e, f and 1 more)');
     expect(result.description!.split('\n')[1]).toBe('b: ks statistic 0.5, p-value 1.00e-6');
     expect(result.details).toMatchObject({ drifted: true, nFeatures: 10, nDrifted: 6 });
   });

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { kolmogorovSf, smirnovSf } from '../../src/drift/kolmogorov.ts';
 import { KS_EXACT_MAX_N, ksPValue, ksProbability, ksTwoSample, roundHalfEven } from '../../src/drift/ks.ts';
 import { sortFloat64 } from '../../src/drift/sort.ts';
+import { seededRandom } from '../../src/random.js';
 
 const FIXTURES = new URL('../fixtures/drift/', import.meta.url);
 const TOLERANCE = 1e-6;
@@ -143,19 +144,8 @@ describe('the exact / asymptotic switch sits where scipy puts it', () => {
 });
 
 describe('sortFloat64 (radix sort on the IEEE bits)', () => {
-  function seeded(seed: number): () => number {
-    let state = seed >>> 0;
-    return () => {
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = state;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
-  it('orders like Float64Array.prototype.sort, with negatives, zeros, ties, tiny and huge values', () => {
-    const random = seeded(7);
+    it('orders like Float64Array.prototype.sort, with negatives, zeros, ties, tiny and huge values', () => {
+    const random = seededRandom(7);
     const n = 50_000;
     const values = new Float64Array(n);
     for (let i = 0; i < n; i++) {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { analyzeExperiment } from '../../src/experiment/analyze.js';
+import { seededRandom } from '../../src/random.js';
 
 let dir: string;
 
@@ -13,17 +14,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => rm(dir, { recursive: true, force: true }));
-
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Arm {
   variant: string;
@@ -37,7 +27,7 @@ interface Arm {
 }
 
 function makeLog(arms: Arm[], seed = 1, experiment = 'fraud'): string[] {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const lines: string[] = [];
   for (const arm of arms) {
     for (let i = 0; i < arm.requests; i++) {

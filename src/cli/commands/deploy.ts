@@ -1,5 +1,4 @@
 // mlops deploy NAME[@VERSION] --image REPO[:TAG]: build, push, blue-green rollout.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseModelRef } from '../../registry/names.js';
@@ -7,14 +6,7 @@ import type { CommandDef } from '../command.js';
 import type { Ctx } from '../context.js';
 import { openRegistry } from './registry-support.js';
 import type { DeployEvent } from '../../deploy/deploy.js';
-
-function mlopsVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
+import { MLOPS_VERSION } from '../../version.js';
 
 function describe(event: DeployEvent): string | undefined {
   switch (event.type) {
@@ -83,7 +75,7 @@ export const deployCommand: CommandDef = {
       dockerBin: ctx.settings.docker ?? 'docker',
       kubectlBin: ctx.settings.kubectl ?? 'kubectl',
       env: { ...ctx.env },
-      mlopsVersion: mlopsVersion(),
+      mlopsVersion: MLOPS_VERSION,
       user: ctx.user,
       now: ctx.now,
     };

@@ -1,8 +1,8 @@
 // mlops serve: run models over HTTP until SIGTERM / Ctrl-C, then drain and exit 0.
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import type { CommandDef } from '../command.js';
+import { MLOPS_VERSION } from '../../version.js';
 
 function intOption(value: unknown, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -16,14 +16,6 @@ function fractionOption(value: unknown, flag: string): number | undefined {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${flag} ${String(value)} must be a number from 0 to 1`, `e.g. ${flag} 0.1`);
   return n;
-}
-
-function mlopsVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
 }
 
 export const serveCommand: CommandDef = {
@@ -73,7 +65,7 @@ export const serveCommand: CommandDef = {
       shadow: options.shadow as string[] | undefined,
       batchWindowMs: intOption(options.batchWindowMs, '--batch-window-ms', -1),
       drainDelayMs: intOption(options.drainDelayMs, '--drain-delay-ms', 0),
-      serverVersion: mlopsVersion(),
+      serverVersion: MLOPS_VERSION,
       onEvent: (event) => {
         if (event.type === 'ready') return;
         if (event.level === 'info') ctx.ui.info(event.message);
