@@ -17,6 +17,8 @@ export type DemoEvent =
 
 export interface DemoOptions {
   runner: Runner;
+  /** The caller's environment, passed on to the mlops processes the demo starts. */
+  env: Readonly<Record<string, string | undefined>>;
   /** Keep the registry here instead of a temp folder that is removed at the end. */
   keepDir?: string;
   onEvent: (event: DemoEvent) => void;
@@ -105,7 +107,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const port = await freePort();
     const argv = ['serve', ...args, '--host', '127.0.0.1', '--port', String(port), '--workers', '1'];
     onEvent({ type: 'command', argv: ['mlops', ...argv] });
-    const child = spawn(process.execPath, [BIN, ...argv], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], cwd: base });
+    const child = spawn(process.execPath, [BIN, ...argv], { env: { ...options.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], cwd: base });
     servers.push(child);
     let stderr = '';
     child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));

@@ -12,6 +12,7 @@ export const demoCommand: CommandDef = {
     const { ui } = ctx;
     const result = await runDemo({
       runner: ctx.runner,
+      env: ctx.env,
       keepDir: options.keep ? resolve(ctx.cwd, String(options.keep)) : undefined,
       onEvent: (event) => {
         if (ui.json) return;
