@@ -11,14 +11,16 @@
 // Flask baseline's requests/s with a lower p99; 100-row batches >= 1,000,000 rows/s.
 //
 // Measured 2026-11-25 on the 2-core development VM (wrk, the server and other jobs share
-// the 2 cores, so runs vary by +-30%), 10 s per row, 2 workers:
-//   onnxruntime-node in-process, 1 row/run    51-64k runs/s   p50 0.012 ms  p99 0.06 ms
+// the 2 cores, so runs vary by +-30%), 2 workers:
+//   onnxruntime-node in-process, 1 row/run    51-68k runs/s   p50 0.011 ms  p99 0.04-0.06 ms
 //   mlops serve, 1 row/request                15.8-21.7k req/s  p50 0.6-0.9 ms  p99 5.1-17 ms
-//   mlops serve, 100 rows/request             5.8-8.1k req/s = 580-810k rows/s   p99 7-64 ms
-//   Flask + gunicorn -w 2 (numpy), 1 row      2.8-4.4k req/s  p50 3.4-6.0 ms  p99 7.3-66 ms
-// -> x3.6-x5.8 Flask's requests/s (p99 lower in the quiet runs: 5.3 vs 7.3 ms); the 1M
-// rows/s batch target is not reached on 2 shared cores (JSON.parse of the 6 KB body and
-// the response write are ~60% of a request's CPU).
+//   mlops serve, 100 rows/request             1.08-1.10M rows/s on a fresh server (--only batch, quiet
+//                                             machine); 0.75-0.95M right after the single-row run;
+//                                             0.58-0.81M with other jobs on the machine
+//   Flask + gunicorn -w 2 (numpy), 1 row      2.8-4.8k req/s  p50 3.3-6.0 ms  p99 6.8-66 ms
+// -> x3.6-x5.8 Flask's requests/s, p99 lower in quiet runs (5.2-5.4 vs 6.8-7.3 ms). A worker's
+// busy time in 100-row requests: JSON.parse of the 6 KB body 26%, JSON.stringify of the answer
+// 12%, the socket write 16% (cpu profile, 1 worker).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
