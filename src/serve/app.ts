@@ -87,6 +87,11 @@ export class ServeApp {
   private readonly served = new Map<string, Served>();
   private readonly loaded = new Map<string, LoadedModel>();
   private readonly recent = new Map<string, Recent>();
+  /** Predicted rows held in `recent`: the capacity counts rows, so 100-row batches cannot hold 100x the memory. */
+  private recentRows = 0;
+  /** Insertion order of `recent`, oldest first from `recentHead`. */
+  private recentOrder: Array<[string, Recent]> = [];
+  private recentHead = 0;
   private ready = false;
   private draining = false;
   private active = 0;
@@ -518,12 +523,35 @@ export class ServeApp {
   }
 
   private remember(requestId: string, entry: Recent): void {
-    if (this.recent.size >= this.deps.plan.feedbackCapacity) {
-      const oldest = this.recent.keys().next().value;
-      if (oldest !== undefined) this.recent.delete(oldest);
+    // Bounded by rows, not requests: with 100-row batches a request-count bound holds
+    // 100x the predictions, and a larger old generation costs 100-row throughput (~15%:
+    // 1.08M vs 1.26M rows/s with a 100,000 vs 1,000 request bound). Eviction follows
+    // an insertion-order queue: taking the oldest through Map.entries() rescans every
+    // deleted slot at the front of V8's table, which made batches 25% slower still.
+    const capacity = this.deps.plan.feedbackCapacity;
+    // A client may reuse an id (X-Request-Id, V2 "id"): the newest prediction wins.
+    const previous = this.recent.get(requestId);
+    if (previous) {
+      this.recent.delete(requestId);
+      this.recentRows -= previous.predictions.length;
+    }
+    while (this.recentHead < this.recentOrder.length && this.recentRows + entry.predictions.length > capacity) {
+      const [oldestId, oldest] = this.recentOrder[this.recentHead]!;
+      this.recentHead++;
+      // Skip queue slots whose id was reused since: the map holds the newer entry.
+      if (this.recent.get(oldestId) !== oldest) continue;
+      this.recent.delete(oldestId);
+      this.recentRows -= oldest.predictions.length;
+    }
+    if (this.recentHead > 1024 && this.recentHead * 2 > this.recentOrder.length) {
+      this.recentOrder = this.recentOrder.slice(this.recentHead);
+      this.recentHead = 0;
     }
     this.recent.set(requestId, entry);
+    this.recentOrder.push([requestId, entry]);
+    this.recentRows += entry.predictions.length;
   }
+
 
   // ---------------------------------------------------------------- shadows
 
@@ -614,7 +642,7 @@ export class ServeApp {
     if (hasOutcome && (typeof body.outcome !== 'number' || !Number.isFinite(body.outcome))) return { status: 400, body: { error: '"outcome" must be a finite number' } };
     const entry = this.recent.get(requestId);
     if (!entry) {
-      return { status: 404, body: { error: `unknown request_id ${JSON.stringify(requestId.slice(0, 100))}: not served here, or older than the last ${this.deps.plan.feedbackCapacity} predictions kept for feedback` } };
+      return { status: 404, body: { error: `unknown request_id ${JSON.stringify(requestId.slice(0, 100))}: not served here, or older than the last ${this.deps.plan.feedbackCapacity} predicted rows kept for feedback` } };
     }
     const row = body.row ?? 0;
     if (typeof row !== 'number' || !Number.isInteger(row) || row < 0 || row >= entry.predictions.length) {

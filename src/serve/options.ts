@@ -38,7 +38,7 @@ export interface ServeOptions {
   batchMaxRows?: number;
   /** After a drain starts, keep answering (readiness false) this long so load balancers notice. */
   drainDelayMs?: number;
-  /** Recent request ids kept for POST /feedback. */
+  /** Predicted rows (of recent requests) kept for POST /feedback. */
   feedbackCapacity?: number;
   /** Reported by GET /v2. */
   serverVersion?: string;

@@ -14,9 +14,10 @@
 // the 2 cores, so runs vary by +-30%), 2 workers:
 //   onnxruntime-node in-process, 1 row/run    51-68k runs/s   p50 0.011 ms  p99 0.04-0.06 ms
 //   mlops serve, 1 row/request                15.8-21.7k req/s  p50 0.6-0.9 ms  p99 5.1-17 ms
-//   mlops serve, 100 rows/request             1.08-1.10M rows/s on a fresh server (--only batch, quiet
-//                                             machine); 0.75-0.95M right after the single-row run;
-//                                             0.58-0.81M with other jobs on the machine
+//   mlops serve, 100 rows/request             1.09-1.12M rows/s (quiet machine, also right after the
+//                                             single-row run since the feedback memory counts rows and
+//                                             evicts from a queue: 0.75-0.95M before); 0.58-0.81M with
+//                                             other jobs on the machine
 //   Flask + gunicorn -w 2 (numpy), 1 row      2.8-4.8k req/s  p50 3.3-6.0 ms  p99 6.8-66 ms
 // -> x3.6-x5.8 Flask's requests/s, p99 lower in quiet runs (5.2-5.4 vs 6.8-7.3 ms). A worker's
 // busy time in 100-row requests: JSON.parse of the 6 KB body 26%, JSON.stringify of the answer

@@ -228,6 +228,26 @@ describe('feedback', () => {
     expect((await postJson(`${server.url}/feedback`, { request_id: batch.body.request_id, row: 3, label: 0 })).status).toBe(400);
   });
 
+  test('the feedback memory is bounded in predicted rows, oldest out first, reused ids counted once', async () => {
+    const small = await startTestServer(reg.registry.dir, { models: ['fraud'], feedbackCapacity: 10 });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i++) ids.push(String((await postJson(`${small.url}/predict`, { features: rows[i] })).body.request_id));
+      // A 5-row batch needs room for 5 rows: the oldest single rows go, newest first kept.
+      const batch = await postJson(`${small.url}/predict`, { instances: rows.slice(0, 5) });
+      const status = async (id: string, row?: number) => (await postJson(`${small.url}/feedback`, { request_id: id, label: 0, ...(row === undefined ? {} : { row }) })).status;
+      expect(await status(ids[0]!)).toBe(404);
+      expect(await status(ids[1]!)).toBe(200);
+      expect(await status(String(batch.body.request_id), 4)).toBe(200);
+      // The same X-Request-Id twice holds one entry: ten more reuses evict nothing else.
+      for (let i = 0; i < 10; i++) await postJson(`${small.url}/predict`, { features: rows[0] }, { 'x-request-id': 'reused' });
+      expect(await status(ids[5]!)).toBe(200);
+      expect(await status('reused')).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('--log-sample keeps about that share of requests, all rows of a request together', async () => {
     const path = join(reg.dir, 'sampled.jsonl');
     const sampled = await startTestServer(reg.registry.dir, { models: ['fraud'], log: path, logSample: 0.5 });
