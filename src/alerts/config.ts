@@ -3,6 +3,9 @@
 import { UsageError } from '../errors.js';
 import type { Env } from '../config.js';
 import type { AlertChannel, AlertmanagerChannel, EmailChannel, WebhookChannel } from './types.js';
+import { parseDuration } from '../durations.js';
+
+export { parseDuration };
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_TRIES = 3;
@@ -16,16 +19,6 @@ const FIELDS: Record<AlertChannel['type'], string[]> = {
   email: [...COMMON_FIELDS, 'host', 'port', 'secure', 'require_tls', 'username', 'password_env', 'from', 'to', 'cc', 'tls_ca_file', 'subject_prefix'],
   alertmanager: [...COMMON_FIELDS, 'url', 'labels', 'headers', 'headers_env', 'ends_after'],
 };
-
-const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** "500ms", "10s", "5m", "1h30m" -> milliseconds; undefined when the text is not such a duration. */
-export function parseDuration(text: string): number | undefined {
-  if (!/^(\d+(ms|s|m|h|d))+$/.test(text)) return undefined;
-  let total = 0;
-  for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) total += Number(amount) * UNITS[unit as string]!;
-  return total;
-}
 
 function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

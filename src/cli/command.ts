@@ -60,3 +60,16 @@ export function commaList(value: unknown): string[] | undefined {
   const items = (Array.isArray(value) ? value : [value]).flatMap((v) => String(v).split(',')).map((s) => s.trim()).filter(Boolean);
   return items.length ? items : undefined;
 }
+
+/** A numeric flag within [min, max]; undefined when not given. */
+export function numberFlag(value: unknown, flag: string, { min = -Infinity, max = Infinity, integer = false, example }: { min?: number; max?: number; integer?: boolean; example?: string }): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  const ok = String(value).trim() !== '' && Number.isFinite(n) && n >= min && n <= max && (!integer || Number.isInteger(n));
+  if (!ok) {
+    const kind = integer ? 'a whole number' : 'a number';
+    const range = max === Infinity ? (min === -Infinity ? '' : ` of at least ${min}`) : ` from ${min} to ${max}`;
+    throw new UsageError(`${flag} ${String(value)} must be ${kind}${range}`, `e.g. ${flag} ${example ?? (Number.isFinite(min) ? Math.max(min, 1) : 1)}`);
+  }
+  return n;
+}

@@ -6,6 +6,9 @@ import { CheckFailedError, ConflictError, NotFoundError, ToolFailedError, ToolMi
 import type { Runner } from '../tools/runner.js';
 import { Kubectl, formatCommand, kubectlCommands, kubectlMessage, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
 import { loadK8sTemplates, renderK8sManifests, type K8sTemplates, type RenderedManifests } from './manifests.js';
+import { parseDuration } from '../durations.js';
+
+export { parseDuration };
 
 export type Color = 'blue' | 'green';
 
@@ -132,17 +135,6 @@ const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Leaves room for `-green` within the 63 characters of a label value. */
 const MAX_APP_LENGTH = 57;
-
-/** Go durations as kubectl takes them ('90s', '5m', '1h30m'); a bare number is seconds. */
-export function parseDuration(text: string): number | undefined {
-  const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
-  if (!/^(\d+(\.\d+)?(ms|s|m|h))+$/.test(trimmed)) return undefined;
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const match of trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) total += Number(match[1]) * (unit[match[2] ?? 's'] ?? 1000);
-  return total;
-}
 
 /** The default app name: `mlops-<model>` made into a valid Service name. */
 export function defaultApp(model: string): string {

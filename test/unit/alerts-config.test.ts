@@ -95,7 +95,11 @@ describe('parseDuration', () => {
     ['500ms', 500],
     ['10s', 10_000],
     ['1h30m', 5_400_000],
-    ['10', undefined],
-    ['1.5s', undefined],
+    ['1d', 86_400_000],
+    ['10', 10_000],
+    ['1.5s', 1_500],
+    ['10 s', undefined],
+    ['ten', undefined],
+    ['-5s', undefined],
   ])('%s -> %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 });

@@ -1,8 +1,7 @@
 // mlops ab report: per-variant counts and metrics from the prediction log and feedback,
 // the difference with a confidence interval, a p-value and a plain verdict.
 import { resolve } from 'node:path';
-import { UsageError } from '../../errors.js';
-import type { CommandDef } from '../command.js';
+import { numberFlag, type CommandDef } from '../command.js';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
@@ -21,8 +20,7 @@ export const abCommand: CommandDef = {
       ],
       examples: ['mlops ab report --log predictions.jsonl', 'mlops ab report --log /var/log/mlops/predictions.jsonl --experiment fraud --json'],
       async run(ctx, _args, options) {
-        const alpha = Number(options.alpha);
-        if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha ${String(options.alpha)} must be between 0 and 1`, 'e.g. --alpha 0.05');
+        const alpha = numberFlag(options.alpha, '--alpha', { min: 1e-9, max: 0.5, example: '0.05' });
         const { analyzeExperiment } = await import('../../experiment/index.js');
         const report = await analyzeExperiment(resolve(ctx.cwd, String(options.log)), {
           experiment: options.experiment as string | undefined,

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseModelRef } from '../../registry/names.js';
-import type { CommandDef } from '../command.js';
+import { numberFlag, type CommandDef } from '../command.js';
 import type { Ctx } from '../context.js';
 import { openRegistry } from './registry-support.js';
 import type { DeployEvent } from '../../deploy/deploy.js';
@@ -53,8 +53,7 @@ export const deployCommand: CommandDef = {
   ],
   async run(ctx: Ctx, [refText], options) {
     if (!options.image) throw new UsageError('--image REPO[:TAG] is required', 'e.g. --image ghcr.io/acme/fraud (the tag defaults to the model version)');
-    const replicas = Number(options.replicas);
-    if (!Number.isInteger(replicas) || replicas < 1) throw new UsageError(`--replicas ${String(options.replicas)} must be a whole number of at least 1`, 'e.g. --replicas 3');
+    const replicas = numberFlag(options.replicas, '--replicas', { min: 1, integer: true, example: '3' })!;
     const { planDeploy, runDeploy, writeManifests } = await import('../../deploy/deploy.js');
     const registry = await openRegistry(ctx);
     const { name, ref } = parseModelRef(refText!);

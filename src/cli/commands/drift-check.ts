@@ -7,17 +7,9 @@ import { parseModelRef } from '../../registry/names.js';
 import { Registry } from '../../registry/registry.js';
 import { featureWidth } from '../../model/signature.js';
 import { writeFileAtomic } from '../../registry/fs.js';
-import type { CommandDef } from '../command.js';
-import { commaList } from '../command.js';
+import { commaList, numberFlag, type CommandDef } from '../command.js';
 import type { Ctx } from '../context.js';
 import { loadChannels, renderAlertEvent, reportDeliveries } from './alert-support.js';
-
-function numberOption(value: unknown, flag: string, { min, max }: { min: number; max: number }): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`${flag} ${String(value)} is not a number from ${min} to ${max}`, `e.g. ${flag} ${flag === '--drift-share' ? '0.5' : '0.01'}`);
-  return n;
-}
 
 interface Target {
   model?: string;
@@ -126,9 +118,9 @@ export const driftCheckCommand: CommandDef = {
         expectedColumns: target.expectedColumns,
         expectedWidth: target.expectedWidth,
         test: options.test as DriftReport['rule']['test'],
-        threshold: numberOption(options.threshold, '--threshold', { min: 0, max: 1e9 }),
+        threshold: numberFlag(options.threshold, '--threshold', { min: 0, example: '0.01' }),
         correction: options.correction as DriftReport['rule']['correction'],
-        driftShare: numberOption(options.driftShare, '--drift-share', { min: 0, max: 1 }),
+        driftShare: numberFlag(options.driftShare, '--drift-share', { min: 0, max: 1, example: '0.5' }),
         onEvent: (event) => spinner.update(event.message),
       });
       spinner.stop();

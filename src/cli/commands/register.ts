@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { Registry } from '../../registry/registry.js';
 import { sourceOf } from '../../tools/git.js';
-import { keyValues, numericKeyValues, type CommandDef } from '../command.js';
+import { keyValues, numberFlag, numericKeyValues, type CommandDef } from '../command.js';
 import type { Ctx } from '../context.js';
 
 async function metricsFromFile(ctx: Ctx, path: string): Promise<Record<string, number>> {
@@ -66,8 +66,7 @@ export const registerCommand: CommandDef = {
     'mlops register fraud model.onnx --metrics-file metrics.json --reference-data train.csv --tag team=risk',
   ],
   async run(ctx, [name, model], options) {
-    const maxRows = Number(options.referenceMaxRows);
-    if (!Number.isInteger(maxRows) || maxRows < 1) throw new UsageError(`--reference-max-rows ${String(options.referenceMaxRows)} is not a positive whole number`, 'e.g. --reference-max-rows 50000');
+    const maxRows = numberFlag(options.referenceMaxRows, '--reference-max-rows', { min: 1, integer: true, example: '50000' });
     const metrics = {
       ...(options.metricsFile ? await metricsFromFile(ctx, String(options.metricsFile)) : {}),
       ...numericKeyValues(options.metric, '--metric'),

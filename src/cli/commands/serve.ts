@@ -1,22 +1,7 @@
 // mlops serve: run models over HTTP until SIGTERM / Ctrl-C, then drain and exit 0.
 import { resolve } from 'node:path';
-import { UsageError } from '../../errors.js';
-import type { CommandDef } from '../command.js';
+import { numberFlag, type CommandDef } from '../command.js';
 import { MLOPS_VERSION } from '../../version.js';
-
-function intOption(value: unknown, flag: string, min: number): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} ${String(value)} must be a whole number of at least ${min}`, `e.g. ${flag} ${Math.max(min, 1)}`);
-  return n;
-}
-
-function fractionOption(value: unknown, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || n > 1) throw new UsageError(`${flag} ${String(value)} must be a number from 0 to 1`, `e.g. ${flag} 0.1`);
-  return n;
-}
 
 export const serveCommand: CommandDef = {
   name: 'serve',
@@ -52,19 +37,19 @@ export const serveCommand: CommandDef = {
       models,
       configPath: options.config ? resolve(ctx.cwd, String(options.config)) : undefined,
       host: options.host as string | undefined,
-      port: intOption(options.port, '--port', 0),
-      workers: intOption(options.workers, '--workers', 1),
+      port: numberFlag(options.port, '--port', { min: 0, max: 65535, integer: true, example: '8000' }),
+      workers: numberFlag(options.workers, '--workers', { min: 1, integer: true, example: '2' }),
       watch: options.watch === false ? false : undefined,
-      pollIntervalMs: intOption(options.pollIntervalMs, '--poll-interval-ms', 10),
+      pollIntervalMs: numberFlag(options.pollIntervalMs, '--poll-interval-ms', { min: 10, integer: true, example: '1000' }),
       maxBody: options.maxBody as string | undefined,
       log: options.log ? resolve(ctx.cwd, String(options.log)) : undefined,
-      logSample: fractionOption(options.logSample, '--log-sample'),
+      logSample: numberFlag(options.logSample, '--log-sample', { min: 0, max: 1, example: '0.1' }),
       logMaxSize: options.logMaxSize as string | undefined,
-      logKeep: intOption(options.logKeep, '--log-keep', 1),
+      logKeep: numberFlag(options.logKeep, '--log-keep', { min: 1, integer: true, example: '5' }),
       ab: options.ab as string | undefined,
       shadow: options.shadow as string[] | undefined,
-      batchWindowMs: intOption(options.batchWindowMs, '--batch-window-ms', -1),
-      drainDelayMs: intOption(options.drainDelayMs, '--drain-delay-ms', 0),
+      batchWindowMs: numberFlag(options.batchWindowMs, '--batch-window-ms', { min: -1, integer: true, example: '0' }),
+      drainDelayMs: numberFlag(options.drainDelayMs, '--drain-delay-ms', { min: 0, integer: true, example: '5000' }),
       serverVersion: MLOPS_VERSION,
       onEvent: (event) => {
         if (event.type === 'ready') return;
