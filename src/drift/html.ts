@@ -125,7 +125,7 @@ function featureSection(feature: FeatureDrift): string {
 
 function datasetLine(label: string, dataset: DriftReport['reference']): string {
   const shadow = dataset.shadowRowsSkipped > 0 ? `, ${dataset.shadowRowsSkipped} shadow rows skipped` : '';
-  return `<li><b>${label}</b>: ${escapeHtml(dataset.path)} (${dataset.format}${dataset.gzip ? ', gzip' : ''}), ${dataset.rows} rows${shadow}</li>`;
+  return `<li><b>${label}</b>: ${escapeHtml(dataset.description ? `${dataset.description} (${dataset.path})` : dataset.path)} (${dataset.format}${dataset.gzip ? ', gzip' : ''}), ${dataset.rows} rows${shadow}</li>`;
 }
 
 /** The whole report as a standalone HTML document. */

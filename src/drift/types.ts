@@ -10,6 +10,8 @@ export type DriftTestOption = 'auto' | DriftTest;
 
 export interface DatasetSummary {
   path: string;
+  /** What the data is, for people, when the path alone does not say (a registry blob). */
+  description?: string;
   format: DataFormat;
   gzip: boolean;
   /** Data rows read (prediction logs: not counting shadow rows). */

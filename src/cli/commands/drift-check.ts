@@ -124,6 +124,7 @@ export const driftCheckCommand: CommandDef = {
         onEvent: (event) => spinner.update(event.message),
       });
       spinner.stop();
+      if (target.model && !options.reference) report.reference.description = `reference data of ${target.model} ${target.version}, stored at registration`;
     } catch (error) {
       spinner.fail('drift check failed');
       throw error;
