@@ -3,7 +3,7 @@ import type { CommandDef } from '../command.js';
 
 export const demoCommand: CommandDef = {
   name: 'demo',
-  summary: 'run the whole loop on the bundled fraud example in a temp registry (about a minute)',
+  summary: 'run the whole loop on the bundled fraud example in a temp registry (a few seconds)',
   options: [{ flags: '--keep <dir>', description: 'keep the registry, prediction log and drift report in DIR for exploring' }],
   examples: ['mlops demo', 'mlops demo --keep ./demo'],
   async run(ctx, _args, options) {

@@ -67,7 +67,7 @@ export const monitorCommand: CommandDef = {
     },
     {
       name: 'rules',
-      summary: 'write the rules as a Prometheus alerting rules file (checked by promtool when installed)',
+      summary: 'write the rules as a Prometheus alerting rules file (for promtool check rules and Prometheus)',
       options: [
         { flags: '--rules <file>', description: "rules YAML (default: mlops's built-in rules for serve's metrics)" },
         { flags: '--out <file>', description: 'write here instead of stdout' },
