@@ -95,6 +95,23 @@ describe('mlops drift-check', () => {
     expect(expectCleanError(result)).toMatch(/3|width|10/);
   });
 
+  it('reads large files in worker threads with the same verdicts and errors', async () => {
+    // Over 4 MB in all, so checkDrift parses the two files in worker threads.
+    const [header, ...rows] = (await readFile(DRIFTED, 'utf8')).trim().split('\n');
+    const big = join(dir, 'big.csv');
+    await writeFile(big, `${header}\n${Array.from({ length: 40 }, () => rows.join('\n')).join('\n')}\n`);
+    const result = await run('drift-check', 'fraud', '--current', big, '--reference', big, '--json');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout).current.rows).toBe(80_000);
+    const drifted = await mlops(['drift-check', '--reference', big, '--current', CURRENT, '--json'], { cwd: dir });
+    expect(drifted.exitCode, drifted.stderr).toBe(1);
+    const broken = join(dir, 'big-broken.csv');
+    await writeFile(broken, `${header}\n${Array.from({ length: 40 }, () => rows.join('\n')).join('\n')}\n1,2,3,4,5,6,oops,8,9,10\n`);
+    const failure = await mlops(['drift-check', '--reference', big, '--current', broken], { cwd: dir });
+    expect(failure.exitCode).toBe(2);
+    expect(expectCleanError(failure)).toMatch(/oops/);
+  });
+
   it('gives exit 3 for a missing file or model and exit 2 for missing arguments', async () => {
     expect((await run('drift-check', 'fraud', '--current', join(dir, 'nope.csv'))).exitCode).toBe(3);
     expect((await run('drift-check', 'nope', '--current', CURRENT)).exitCode).toBe(3);
