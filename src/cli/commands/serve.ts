@@ -29,9 +29,18 @@ export const serveCommand: CommandDef = {
     'mlops serve fraud --port 8080 --workers 2 --log predictions.jsonl',
     'mlops serve --ab fraud@v1.0.0=90,fraud@v1.1.0=10 --shadow fraud@v1.2.0',
     'mlops serve fraud@v1.0.0 --no-watch --config serve.yaml',
+    'mlops serve --json 2> serve.log.jsonl   # structured logs, one JSON object per line',
   ],
   async run(ctx, models, options) {
     const { startServer } = await import('../../serve/index.js');
+    // With --json the server logs one JSON object per line on stderr (for log collectors);
+    // otherwise plain lines. Either way the answers to requests are the server's only output.
+    const say = (level: 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown> = {}) => {
+      if (ctx.ui.json) ctx.ui.err(JSON.stringify({ time: ctx.now().toISOString(), level, message, ...fields }));
+      else if (level === 'info') ctx.ui.info(message);
+      else if (level === 'warn') ctx.ui.warn(message);
+      else ctx.ui.err(message);
+    };
     const handle = await startServer({
       registryDir: ctx.registryDir,
       models,
@@ -51,24 +60,22 @@ export const serveCommand: CommandDef = {
       batchWindowMs: numberFlag(options.batchWindowMs, '--batch-window-ms', { min: -1, integer: true, example: '0' }),
       drainDelayMs: numberFlag(options.drainDelayMs, '--drain-delay-ms', { min: 0, integer: true, example: '5000' }),
       serverVersion: MLOPS_VERSION,
-      onEvent: (event) => {
-        if (event.type === 'ready') return;
-        if (event.level === 'info') ctx.ui.info(event.message);
-        else if (event.level === 'warn') ctx.ui.warn(event.message);
-        else ctx.ui.err(event.message);
+      onEvent: ({ level, message, ...fields }) => {
+        if (fields.type !== 'ready') say(level, message, fields);
       },
     });
     await handle.ready;
     const served = handle.models().map((m) => `${m.model} ${m.version}${m.shadow ? " (shadow)" : m.experiment ? ` (${m.variant})` : ""}`).join(', ');
-    ctx.ui.info(`serving ${served || 'no models'} with ${handle.workers} worker${handle.workers === 1 ? '' : 's'}`);
-    // The one line scripts and tests wait for (with the real port when --port 0).
-    ctx.ui.err(`listening on ${handle.url}`);
+    say('info', `serving ${served || 'no models'} with ${handle.workers} worker${handle.workers === 1 ? '' : 's'}`, { type: 'serving', models: handle.models() });
+    // The one line scripts and tests wait for (with the real port when --port 0); shown even with --quiet.
+    if (ctx.ui.json) say('info', `listening on ${handle.url}`, { type: 'listening', url: handle.url });
+    else ctx.ui.err(`listening on ${handle.url}`);
     const signal = await Promise.race([ctx.stopRequested, handle.closed.then(() => undefined)]);
     if (!signal) {
-      ctx.ui.err('the server stopped on its own (see the messages above)');
+      say('error', 'the server stopped on its own (see the messages above)', { type: 'stopped' });
       return 1;
     }
-    ctx.ui.info(`${signal}: draining`);
+    say('info', `${signal}: draining`, { type: 'signal', signal });
     await handle.drain();
     return 0;
   },
