@@ -72,6 +72,13 @@ export class ToolFailedError extends MlopsError {
   }
 }
 
+/** Stopped by SIGINT / SIGTERM before finishing: exit 130. */
+export class InterruptedError extends MlopsError {
+  constructor(message = 'interrupted') {
+    super('interrupted', message, ExitCode.interrupted);
+  }
+}
+
 export function isMlopsError(value: unknown): value is MlopsError {
   return value instanceof MlopsError;
 }

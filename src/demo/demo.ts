@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CheckFailedError } from '../errors.js';
+import { CheckFailedError, InterruptedError } from '../errors.js';
 import type { Runner } from '../tools/runner.js';
 
 export type DemoEvent =
@@ -21,6 +21,8 @@ export interface DemoOptions {
   env: Readonly<Record<string, string | undefined>>;
   /** Keep the registry here instead of a temp folder that is removed at the end. */
   keepDir?: string;
+  /** Aborted on Ctrl-C / SIGTERM: the servers are stopped and the temp folder removed. */
+  signal?: AbortSignal;
   onEvent: (event: DemoEvent) => void;
 }
 
@@ -87,7 +89,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   let steps = 0;
   const servers: ChildProcess[] = [];
 
+  const stopAll = () => {
+    for (const child of servers) if (child.exitCode === null) child.kill('SIGTERM');
+  };
+  options.signal?.addEventListener('abort', stopAll, { once: true });
   const step = (title: string) => {
+    if (options.signal?.aborted) throw new InterruptedError('demo interrupted; its servers were stopped and its temp folder removed');
     steps++;
     onEvent({ type: 'step', title: `${steps}. ${title}` });
   };
@@ -203,7 +210,12 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     step('The deploy plan for a blue-green rollout (dry run: nothing is touched)');
     // The plan's steps; the manifests that follow are cut (run it yourself to see them).
     await mlops(['deploy', 'fraud@v1.1.0', '--image', 'registry.example.com/ml/fraud', '--namespace', 'ml', '--dry-run'], [0], { maxLines: 17 });
+  } catch (error) {
+    // A server killed by the abort fails its step; say what really happened.
+    if (options.signal?.aborted && !(error instanceof InterruptedError)) throw new InterruptedError('demo interrupted; its servers were stopped and its temp folder removed');
+    throw error;
   } finally {
+    options.signal?.removeEventListener('abort', stopAll);
     await Promise.all(servers.map(stop));
     if (!options.keepDir) await rm(base, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mlops, tempDir } from '../support/cli.js';
+import { mlops, spawnMlops, tempDir } from '../support/cli.js';
 
 describe('mlops demo', () => {
   it('runs every step, shows the exit codes and cleans up after itself', async () => {
@@ -39,4 +39,28 @@ describe('mlops demo', () => {
       await cleanup();
     }
   });
+
+  it('Ctrl-C stops its servers, removes its temp folder and exits 130', async () => {
+    const child = spawnMlops(['demo']);
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the demo never started a server:\n${out}`)), 60_000);
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const match = /serving on (http:\/\/\S+)/.exec(out);
+        if (match) {
+          clearTimeout(timer);
+          resolve(match[1]!);
+        }
+      });
+    });
+    const folder = /(\/\S*mlops-demo-[A-Za-z0-9]+)\//.exec(out)?.[1];
+    child.kill('SIGINT');
+    const result = await child;
+    expect(result.exitCode).toBe(130);
+    expect(String(result.stderr)).toMatch(/demo interrupted/);
+    await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+    if (folder) await expect(readdir(folder)).rejects.toThrow();
+  });
 });
+

@@ -10,7 +10,11 @@ export const demoCommand: CommandDef = {
     const { runDemo } = await import('../../demo/demo.js');
     const { resolve } = await import('node:path');
     const { ui } = ctx;
+    // Ctrl-C stops the demo's servers and removes its temp folder before exiting 130.
+    const abort = new AbortController();
+    void ctx.stopRequested.then(() => abort.abort());
     const result = await runDemo({
+      signal: abort.signal,
       runner: ctx.runner,
       env: ctx.env,
       keepDir: options.keep ? resolve(ctx.cwd, String(options.keep)) : undefined,
