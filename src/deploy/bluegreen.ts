@@ -2,7 +2,7 @@
 // every kubectl call (pure), then apply the plan. Nothing touches the live color before
 // the Service switch, and a failure before the switch removes the new color again.
 import { setTimeout as delay } from 'node:timers/promises';
-import { CheckFailedError, ConflictError, NotFoundError, ToolFailedError, ToolMissingError, UsageError, messageOf } from '../errors.js';
+import { CheckFailedError, ConflictError, InterruptedError, NotFoundError, ToolFailedError, ToolMissingError, UsageError, messageOf } from '../errors.js';
 import type { Runner } from '../tools/runner.js';
 import { Kubectl, formatCommand, kubectlCommands, kubectlMessage, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
 import { loadK8sTemplates, renderK8sManifests, type K8sTemplates, type RenderedManifests } from './manifests.js';
@@ -127,6 +127,8 @@ export interface ApplyOptions {
   env?: Record<string, string | undefined>;
   /** How to wait out --keep-old; tests pass a fake clock. */
   sleep?: (ms: number) => Promise<void>;
+  /** Ctrl-C / SIGTERM (a cancelled CI job): before the switch the new color is deleted, as on a failure. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_PORT = 8000;
@@ -397,8 +399,11 @@ function failureHint(plan: StepPlan, step: RolloutStep): string {
 
 async function executePlan(plan: StepPlan, options: ApplyOptions, describe: string): Promise<{ warnings: string[]; oldColor: RolloutResult['oldColor'] }> {
   const emit = options.onEvent ?? (() => undefined);
-  const sleep = options.sleep ?? ((ms: number) => delay(ms));
-  const kubectl = new Kubectl(options.runner, { ...plan.target, env: options.env });
+  // The --keep-old wait ends early on an interruption (the loop then stops tidying).
+  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }).catch(() => undefined));
+  const kubectl = new Kubectl(options.runner, { ...plan.target, env: options.env, signal: options.signal });
+  // The clean-up must run even though the signal already stopped the step's kubectl.
+  const cleanupKubectl = new Kubectl(options.runner, { ...plan.target, env: options.env });
   const warnings: string[] = [];
   let oldColor: RolloutResult['oldColor'] = 'none';
   let switched = false;
@@ -410,7 +415,10 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
       } catch (error) {
         if (error instanceof ToolMissingError) throw error;
         const reason = messageOf(error);
-        const cleanupNote = await cleanUp(kubectl, plan, step.id, emit);
+        const cleanupNote = await cleanUp(cleanupKubectl, plan, step.id, emit);
+        if (options.signal?.aborted) {
+          throw new InterruptedError(`${describe} interrupted at step "${step.id}"; ${plan.cleanup ? `the new color was removed${cleanupNote}` : 'nothing was changed'}, the service was not switched`);
+        }
         throw new CheckFailedError(`${describe} failed at step "${step.id}" (${step.title}): ${reason}${cleanupNote}`, failureHint(plan, step), 'rollout_failed', {
           step: step.id,
           reason,
@@ -421,7 +429,12 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
       if (step.id === 'switch-service') switched = true;
       continue;
     }
-    // After the switch the new version serves: problems with the old color are warnings.
+    // After the switch the new version serves: problems with the old color are warnings,
+    // and an interruption only cuts the tidying short.
+    if (options.signal?.aborted) {
+      warnings.push(`interrupted before "${step.title}"; the new version is live`);
+      break;
+    }
     try {
       if (step.id === 'keep-old') {
         await sleep(step.waitMs ?? 0);

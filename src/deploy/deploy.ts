@@ -119,7 +119,7 @@ function stepOf(error: unknown, fallback: string): string {
   return match?.[1] ?? fallback;
 }
 
-export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (event: DeployEvent) => void): Promise<DeployResult> {
+export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (event: DeployEvent) => void, signal?: AbortSignal): Promise<DeployResult> {
   const record = async (outcome: 'succeeded' | 'failed', image: string, color: string, step?: string, message?: string) =>
     input.registry.recordDeployment({
       at: input.now().toISOString(),
@@ -142,7 +142,7 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
   if (!input.skipBuild) {
     try {
       image = await buildImage({
-        docker: new Docker({ runner, bin: input.dockerBin, env: input.env }),
+        docker: new Docker({ runner, bin: input.dockerBin, env: input.env, signal }),
         packageRoot: PACKAGE_ROOT,
         model: imageModel(input.record),
         image: input.image,
@@ -167,12 +167,12 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
   const liveColor = await readLiveColor(runner, rolloutInput(input, reference));
   const plan = planRollout(rolloutInput(input, reference), liveColor, await loadK8sTemplates());
   try {
-    const rollout = await applyRollout(plan, { runner, env: input.env, onEvent });
+    const rollout = await applyRollout(plan, { runner, env: input.env, onEvent, signal });
     await record('succeeded', reference, rollout.color);
     return { image, rollout };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await record('failed', reference, plan.color, stepOf(error, 'rollout'), message);
+    await record('failed', reference, plan.color, stepOf(error, signal?.aborted ? 'interrupted' : 'rollout'), message);
     if (error instanceof MlopsError) throw error;
     throw new CheckFailedError(`deploy of ${input.record.name} ${input.record.version} failed: ${message}`, undefined, 'rollout_failed');
   }

@@ -240,6 +240,8 @@ export interface DockerOptions {
   bin?: string;
   /** Environment for docker (DOCKER_HOST, DOCKER_CONFIG, ...), merged over the process's own. */
   env?: Record<string, string | undefined>;
+  /** Aborted on Ctrl-C / SIGTERM: the running docker command is stopped. */
+  signal?: AbortSignal;
 }
 
 export interface DockerServer {
@@ -277,17 +279,19 @@ export class Docker {
   readonly bin: string;
   private readonly runner: Runner;
   private readonly env?: Record<string, string | undefined>;
+  private readonly signal?: AbortSignal;
 
   constructor(options: DockerOptions) {
     this.runner = options.runner;
     this.bin = options.bin ?? 'docker';
     this.env = options.env;
+    this.signal = options.signal;
   }
 
   /** Run docker; a missing binary becomes ToolMissingError naming the path that was tried. */
   async run(args: readonly string[], options: Omit<RunOptions, 'env' | 'allowFailure'> = {}): Promise<RunResult> {
     try {
-      return await this.runner.run(this.bin, args, { ...options, env: this.env, allowFailure: true });
+      return await this.runner.run(this.bin, args, { ...options, env: this.env, allowFailure: true, signal: this.signal });
     } catch (error) {
       if (error instanceof ToolMissingError) {
         throw new ToolMissingError('docker', this.bin === 'docker' ? DOCKER_INSTALL_HINT : `${DOCKER_INSTALL_HINT} (tried ${this.bin})`);

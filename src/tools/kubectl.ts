@@ -11,6 +11,8 @@ export interface KubectlTarget {
   context?: string;
   /** Extra environment for kubectl (KUBECONFIG, ...), on top of the Runner's own. */
   env?: Record<string, string | undefined>;
+  /** Aborted on Ctrl-C / SIGTERM: the running kubectl is stopped. */
+  signal?: AbortSignal;
 }
 
 /** One kubectl invocation, exactly as it will run; `input` goes to stdin. */
@@ -151,6 +153,7 @@ export class Kubectl {
       allowFailure: true,
       timeoutMs: options.timeoutMs ?? KUBECTL_CALL_TIMEOUT_MS,
       onLine: options.onLine,
+      signal: this.target.signal,
     });
   }
 

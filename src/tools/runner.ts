@@ -1,6 +1,6 @@
 // The one way mlops runs external programs (docker, kubectl, git): an execa Runner
 // behind an interface, so that tests can record argv instead of running anything.
-import { ToolFailedError, ToolMissingError } from '../errors.js';
+import { InterruptedError, ToolFailedError, ToolMissingError } from '../errors.js';
 
 export interface RunOptions {
   cwd?: string;
@@ -11,6 +11,8 @@ export interface RunOptions {
   onLine?: (line: string, stream: 'stdout' | 'stderr') => void;
   /** Return the result instead of throwing when the exit code is not 0. */
   allowFailure?: boolean;
+  /** Aborting it kills the program (SIGTERM); the call then throws InterruptedError. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -49,6 +51,7 @@ export class ExecaRunner implements Runner {
       reject: false,
       stdin: options.input === undefined ? 'ignore' : undefined,
       all: false,
+      cancelSignal: options.signal,
     });
     if (onLine) {
       for (const stream of ['stdout', 'stderr'] as const) {
@@ -66,6 +69,7 @@ export class ExecaRunner implements Runner {
     }
     const result = await child;
     const name = baseName(file);
+    if (options.signal?.aborted) throw new InterruptedError(`${name} ${args[0] ?? ''} was stopped: interrupted`);
     if ((result as { code?: string }).code === 'ENOENT' || (result.failed && result.exitCode === undefined && /ENOENT/.test(String(result.message)))) {
       throw new ToolMissingError(name, INSTALL_HINTS[name] ?? `install ${name} or check PATH`);
     }

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EXAMPLE, expectCleanError, mlops, tempDir } from '../support/cli.js';
+import { EXAMPLE, expectCleanError, mlops, spawnMlops, tempDir } from '../support/cli.js';
 import { startImageRegistry, type ImageRegistry } from '../support/docker-registry.js';
 import { FakeKube } from '../support/fake-kube.js';
 
@@ -95,6 +95,22 @@ describe.skipIf(reason !== undefined)(`mlops deploy${reason ? ` (skipped: ${reas
     const result = await run('deploy', 'fraud@v1.1.0', '--image', `${repository}:v1.0.0`, '--skip-build', '--namespace', NS, '--replicas', '2', '--timeout', '3s');
     expect(result.exitCode).toBe(1);
     expect(expectCleanError(result)).toMatch(/rollout-status/);
+    expect(selectorColor(fake)).toBe('blue');
+    expect(deployment(fake, 'green')).toBeUndefined();
+    const show = JSON.parse((await run('show', 'fraud@v1.1.0', '--json')).stdout);
+    expect(show.deployments.at(-1)).toMatchObject({ outcome: 'failed', color: 'green' });
+  });
+
+  it('SIGTERM during the rollout (a cancelled CI job) removes the new color and exits 130', async () => {
+    fake.neverReady(NS, 'mlops-fraud-green');
+    const child = spawnMlops(['--registry', join(dir, 'registry'), 'deploy', 'fraud@v1.1.0', '--image', `${repository}:v1.0.0`, '--skip-build', '--namespace', NS, '--replicas', '2', '--timeout', '120s'], { cwd: dir, env });
+    const deadline = Date.now() + 30_000;
+    while (!deployment(fake, 'green') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(deployment(fake, 'green')).toBeDefined();
+    child.kill('SIGTERM');
+    const result = await child;
+    expect(result.exitCode, String(result.stderr)).toBe(130);
+    expect(String(result.stderr)).toMatch(/interrupted at step "rollout-status"; the new color was removed/);
     expect(selectorColor(fake)).toBe('blue');
     expect(deployment(fake, 'green')).toBeUndefined();
     const show = JSON.parse((await run('show', 'fraud@v1.1.0', '--json')).stdout);

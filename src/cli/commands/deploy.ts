@@ -91,12 +91,20 @@ export const deployCommand: CommandDef = {
     }
 
     const spinner = await ctx.ui.spinner(`deploying ${record.name} ${record.version}`);
+    // A cancelled CI job (SIGTERM) or Ctrl-C before the switch removes the new color, as a failure does.
+    const abort = new AbortController();
+    void ctx.stopRequested.then(() => abort.abort());
     try {
-      const result = await runDeploy(ctx.runner, input, (event) => {
-        if (event.type === 'warning') return ctx.ui.warn(event.message);
-        const text = describe(event);
-        if (text) spinner.update(text);
-      });
+      const result = await runDeploy(
+        ctx.runner,
+        input,
+        (event) => {
+          if (event.type === 'warning') return ctx.ui.warn(event.message);
+          const text = describe(event);
+          if (text) spinner.update(text);
+        },
+        abort.signal,
+      );
       spinner.succeed(`${record.name} ${record.version} is live on ${result.rollout.deployment} (service ${result.rollout.service}, namespace ${result.rollout.namespace})`);
       for (const warning of result.rollout.warnings) ctx.ui.warn(warning);
       if (ctx.ui.json) ctx.ui.printJson({ model: record.name, version: record.version, image: result.image ?? null, rollout: result.rollout });
