@@ -49,7 +49,7 @@ function addCommand(parent: Command, def: CommandDef, hooks: ProgramHooks): void
   }
 }
 
-export function buildProgram(hooks: ProgramHooks): Command {
+export function buildProgram(hooks: ProgramHooks, commands: readonly CommandDef[] = COMMANDS): Command {
   const program = new Command('mlops')
     .description('Take ONNX models from a training run into production and keep them healthy there.')
     .option('--registry <dir>', 'registry folder (env MLOPS_REGISTRY; default ./mlops-registry)')
@@ -75,7 +75,7 @@ Exit codes: 0 ok, 1 a check found a problem, 2 usage or bad input, 3 not found,
 4 external tool missing or failed, 130 interrupted.
 `,
     );
-  for (const def of COMMANDS) addCommand(program, def, hooks);
+  for (const def of commands) addCommand(program, def, hooks);
   // Subcommands inherit exitOverride and output settings from the root.
   const inherit = (cmd: Command) => {
     for (const sub of cmd.commands) {
