@@ -166,9 +166,10 @@ export async function promote(registry: Registry, request: PromotionRequest, opt
       const plan = planPromotion(versions, normalized);
       if (!plan.passed) {
         const failed = plan.gates.filter((g) => !g.passed).map((g) => g.message);
+        const missing = failed.some((message) => / is not recorded /.test(message));
         throw new CheckFailedError(
           `promotion of ${plan.name} ${plan.version} refused: ${failed.join('; ')}`,
-          'improve the model, or change the gate if it is wrong',
+          missing ? 'metrics are recorded at registration (--metric k=v, --metrics-file); a version cannot be gated on one it lacks' : 'improve the model, or change the gate if it is wrong',
           'gate_failed',
           plan,
         );
