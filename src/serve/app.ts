@@ -498,26 +498,7 @@ export class ServeApp {
   private afterPrediction(served: Served, route: Route, rows: Rows, result: BatchResult, requestId: string, time: string, predictions: unknown[]): void {
     const log = this.deps.log;
     const sampled = log !== undefined && this.deps.plan.log !== undefined && (this.deps.plan.log.sample >= 1 || this.deps.random() < this.deps.plan.log.sample);
-    if (sampled) {
-      const latency = Math.round(result.seconds * 1e6) / 1000;
-      let lines = '';
-      for (let i = 0; i < rows.rows; i++) {
-        const entry: PredictionRow = {
-          request_id: requestId,
-          time,
-          model: route.model.name,
-          version: route.model.version,
-          variant: route.variant,
-          ...(route.experiment ? { experiment: route.experiment } : {}),
-          ...(rows.rows > 1 ? { row: i } : {}),
-          features: rows.raw[i] as number[],
-          outputs: outputsRow(result.outputs, result.offset + i),
-          latency_ms: latency,
-        };
-        lines += `${JSON.stringify(entry)}\n`;
-      }
-      log.write(lines);
-    }
+    if (sampled) log.write(logLines({ request_id: requestId, time, model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}) }, rows, result));
     this.remember(requestId, { model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}), predictions, metrics: route.metrics, answered: false });
     if (served.shadows.length) setImmediate(() => this.runShadows(served, rows, requestId, sampled));
   }
@@ -582,24 +563,7 @@ export class ServeApp {
           this.deps.metrics.shadowPrediction(shadow.name, shadow.version, rows.rows);
           if (!sampled || !this.deps.log) return;
           const time = this.deps.now().toISOString();
-          const latency = Math.round(result.seconds * 1e6) / 1000;
-          let lines = '';
-          for (let i = 0; i < rows.rows; i++) {
-            const entry: PredictionRow = {
-              request_id: requestId,
-              time,
-              model: shadow.name,
-              version: shadow.version,
-              variant: 'shadow',
-              ...(rows.rows > 1 ? { row: i } : {}),
-              features: rows.raw[i] as number[],
-              outputs: outputsRow(result.outputs, result.offset + i),
-              latency_ms: latency,
-              shadow: true,
-            };
-            lines += `${JSON.stringify(entry)}\n`;
-          }
-          this.deps.log.write(lines);
+          this.deps.log.write(logLines({ request_id: requestId, time, model: shadow.name, version: shadow.version, variant: 'shadow' }, rows, result, true));
         })
         .catch((error: unknown) => this.shadowFailed(shadow, messageOf(error).split('\n')[0]!))
         .finally(() => {
@@ -808,6 +772,29 @@ function sliceRows(tensor: TensorLike, offset: number, rows: number | undefined)
 }
 
 /** Labels compare as the class they name: 1, "1" and true are the same positive class. */
+/** The prediction-log lines of one inference: one JSON line per row (shadow rows marked). */
+function logLines(
+  base: Pick<PredictionRow, 'request_id' | 'time' | 'model' | 'version' | 'variant' | 'experiment'>,
+  rows: Rows,
+  result: BatchResult,
+  shadow = false,
+): string {
+  const latency = Math.round(result.seconds * 1e6) / 1000;
+  let lines = '';
+  for (let i = 0; i < rows.rows; i++) {
+    const entry: PredictionRow = {
+      ...base,
+      ...(rows.rows > 1 ? { row: i } : {}),
+      features: rows.raw[i] as number[],
+      outputs: outputsRow(result.outputs, result.offset + i),
+      latency_ms: latency,
+      ...(shadow ? { shadow: true as const } : {}),
+    };
+    lines += `${JSON.stringify(entry)}\n`;
+  }
+  return lines;
+}
+
 export function sameLabel(prediction: unknown, label: unknown): boolean {
   const normal = (value: unknown) => (value === true ? '1' : value === false ? '0' : String(value).trim());
   return normal(prediction) === normal(label);
