@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { NotFoundError, UsageError, messageOf } from '../errors.js';
 import { logFiles } from '../serve/prediction-log.js';
-import { samplesForMeans, samplesForProportions, twoProportionTest, welchTTest } from './stats.js';
+import { samplesForMeans, samplesForProportions, twoProportionTest, welchTTest, type TestResult } from './stats.js';
 
 export interface AnalyzeOptions {
   /** Experiment name (the `experiment` field of the log); needed when the log holds several. */
@@ -263,45 +263,38 @@ function compare(control: VariantStats, treatment: VariantStats, accumulators: A
   }
   // Feedback per request, to turn labelled samples into requests still to serve.
   const rate = (v: VariantStats) => (v.requests > 0 ? Math.min(1, have(v) / v.requests) : 1);
-  let result;
-  let comparison: Omit<Comparison, 'verdict'>;
+  // The test that fits the metric: two proportions for labels, Welch's t for numeric outcomes.
+  let test: { metric: Comparison['metric']; test: Comparison['test']; controlValue: number; treatmentValue: number; result: TestResult; needed: number };
   if (useLabels) {
-    result = twoProportionTest(control.correct, control.labelled, treatment.correct, treatment.labelled, alpha);
-    const needed = samplesForProportions(control.accuracy!, treatment.accuracy!, alpha, power);
-    comparison = {
+    test = {
       metric: 'accuracy',
       test: 'two-proportion z-test',
-      control: control.variant,
-      treatment: treatment.variant,
       controlValue: control.accuracy!,
       treatmentValue: treatment.accuracy!,
-      difference: result.difference,
-      ci: result.ci,
-      pValue: result.pValue,
-      alpha,
-      significant: result.pValue < alpha,
-      ...(Number.isFinite(needed) ? { neededPerVariant: needed, moreRequestsPerVariant: moreRequests(needed, [control, treatment], have, rate) } : {}),
+      result: twoProportionTest(control.correct, control.labelled, treatment.correct, treatment.labelled, alpha),
+      needed: samplesForProportions(control.accuracy!, treatment.accuracy!, alpha, power),
     };
   } else {
     const outcomes = (v: VariantStats) => accumulators.find((a) => a.variant === v.variant)!.outcomes;
-    result = welchTTest(outcomes(control), outcomes(treatment), alpha);
+    const result = welchTTest(outcomes(control), outcomes(treatment), alpha);
     const sd = Math.sqrt(((control.sdOutcome ?? 0) ** 2 + (treatment.sdOutcome ?? 0) ** 2) / 2);
-    const needed = samplesForMeans(result.difference, sd, alpha, power);
-    comparison = {
-      metric: 'mean_outcome',
-      test: "Welch's t-test",
-      control: control.variant,
-      treatment: treatment.variant,
-      controlValue: control.meanOutcome!,
-      treatmentValue: treatment.meanOutcome!,
-      difference: result.difference,
-      ci: result.ci,
-      pValue: result.pValue,
-      alpha,
-      significant: result.pValue < alpha,
-      ...(Number.isFinite(needed) ? { neededPerVariant: needed, moreRequestsPerVariant: moreRequests(needed, [control, treatment], have, rate) } : {}),
-    };
+    test = { metric: 'mean_outcome', test: "Welch's t-test", controlValue: control.meanOutcome!, treatmentValue: treatment.meanOutcome!, result, needed: samplesForMeans(result.difference, sd, alpha, power) };
   }
+  const { result, needed } = test;
+  const comparison: Omit<Comparison, 'verdict'> = {
+    metric: test.metric,
+    test: test.test,
+    control: control.variant,
+    treatment: treatment.variant,
+    controlValue: test.controlValue,
+    treatmentValue: test.treatmentValue,
+    difference: result.difference,
+    ci: result.ci,
+    pValue: result.pValue,
+    alpha,
+    significant: result.pValue < alpha,
+    ...(Number.isFinite(needed) ? { neededPerVariant: needed, moreRequestsPerVariant: moreRequests(needed, [control, treatment], have, rate) } : {}),
+  };
   const metric = comparison.metric === 'accuracy' ? 'accuracy' : 'mean outcome';
   const show = (x: number) => (comparison.metric === 'accuracy' ? pct(x) : x.toPrecision(4));
   let verdict: string;
