@@ -68,8 +68,9 @@ function rolloutInput(input: DeployInput, image: string): RolloutInput {
   };
 }
 
-function imagePlanOf(input: DeployInput): ImagePlan {
-  return planImage({
+/** What both the plan and the build need to know about the image. */
+function imageOptions(input: DeployInput) {
+  return {
     model: imageModel(input.record),
     image: input.image,
     push: input.push,
@@ -77,7 +78,11 @@ function imagePlanOf(input: DeployInput): ImagePlan {
     baseImage: input.baseImage,
     created: input.now(),
     mlopsVersion: input.mlopsVersion,
-  });
+  };
+}
+
+function imagePlanOf(input: DeployInput): ImagePlan {
+  return planImage(imageOptions(input));
 }
 
 /** Read-only: what a deploy would do. Reads the live color when the cluster answers. */
@@ -144,13 +149,7 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
       image = await buildImage({
         docker: new Docker({ runner, bin: input.dockerBin, env: input.env, signal }),
         packageRoot: PACKAGE_ROOT,
-        model: imageModel(input.record),
-        image: input.image,
-        push: input.push,
-        platform: input.platform,
-        baseImage: input.baseImage,
-        created: input.now(),
-        mlopsVersion: input.mlopsVersion,
+        ...imageOptions(input),
         exportModel: async (dest) => {
           await input.registry.exportVersion(input.record.name, input.record.version, dest, input.now());
         },
