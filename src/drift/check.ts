@@ -88,6 +88,10 @@ export interface DriftCheckOptions {
   correction?: Correction;
   /** Dataset drift when drifted features / features >= driftShare; default: any drifted feature. */
   driftShare?: number;
+  /** Prediction logs: only this model's rows (one server can log several models). */
+  model?: string;
+  /** Prediction logs: only rows logged at or after this time. */
+  since?: Date;
   onEvent?: (event: { type: 'progress'; message: string }) => void;
 }
 
@@ -295,7 +299,8 @@ function planColumns(reference: DataFileInfo, current: DataFileInfo, options: Dr
       kind,
       source: info.format === 'csv' ? info.columns!.indexOf(name) : info.format === 'jsonl' ? name : base.indexOf(name),
     }));
-    return isNamed(info) ? { info, columns } : { info, columns, width: base.length, widthSource: baseSource };
+    if (isNamed(info)) return { info, columns };
+    return { info, columns, width: base.length, widthSource: baseSource, model: options.model, since: options.since?.getTime() };
   };
   return { compared, reference: request(reference), current: request(current) };
 }
@@ -518,7 +523,7 @@ function categoricalFeature(name: string, ref: ParsedColumn, cur: ParsedColumn, 
 }
 
 function summarize(info: DataFileInfo, data: ParsedData): DatasetSummary {
-  return { path: info.path, format: info.format, gzip: info.gzip, rows: data.rows, shadowRowsSkipped: data.shadowRows };
+  return { path: info.path, format: info.format, gzip: info.gzip, rows: data.rows, shadowRowsSkipped: data.shadowRows, otherRowsSkipped: data.otherRows };
 }
 
 function describeRule(resolved: ResolvedOptions, kinds: Set<ColumnKind>): string {

@@ -45,6 +45,10 @@ export interface ParseRequest {
   width?: number;
   /** Who decided the width, for the message when a row disagrees. */
   widthSource?: string;
+  /** Prediction logs: only this model's rows (a server may serve several models into one log). */
+  model?: string;
+  /** Prediction logs: only rows whose `time` is at or after this (ms since the epoch). */
+  since?: number;
 }
 
 export interface ParsedColumn {
@@ -63,6 +67,8 @@ export interface ParsedData {
   rows: number;
   /** Prediction-log rows marked "shadow": copies sent to a shadow model, not traffic. */
   shadowRows: number;
+  /** Other prediction-log lines passed over: feedback lines, other models' rows, rows before `since`. */
+  otherRows: number;
   columns: ParsedColumn[];
 }
 
@@ -411,8 +417,10 @@ export async function sniffFile(path: string, role: string): Promise<DataFileInf
       sampledBytes += lines[i]!.length + 1;
     }
     const estimatedRows = Math.ceil((dataBytes / Math.max(1, sampledBytes / Math.max(1, rows.length))) * 1.05) + 16;
-    if (rows.length > 0 && Array.isArray(rows[0]!.features)) {
-      const live = rows.find((row) => row.shadow !== true && Array.isArray(row.features));
+    // A rotated log can start with feedback lines: any row with `features`, or a feedback
+    // line, makes it a prediction log.
+    if (rows.length > 0 && rows.some((row) => Array.isArray(row.features) || row.type === 'feedback')) {
+      const live = rows.find((row) => row.shadow !== true && row.type === undefined && Array.isArray(row.features));
       return {
         path,
         role,
@@ -810,6 +818,7 @@ class CsvParser implements ChunkParser {
 class JsonLinesParser implements ChunkParser {
   rows = 0;
   shadowRows = 0;
+  otherRows = 0;
   line = 0;
   /** JSON-lines: rows in which each requested key was present at all. */
   readonly present: number[];
@@ -822,6 +831,8 @@ class JsonLinesParser implements ChunkParser {
     private readonly builders: Builder[],
     width: number | undefined,
     private readonly widthSource: string | undefined,
+    private readonly model?: string,
+    private readonly since?: number,
   ) {
     this.present = requests.map(() => 0);
     this.width = width;
@@ -858,6 +869,16 @@ class JsonLinesParser implements ChunkParser {
     if (this.format === 'prediction-log') {
       if (value.shadow === true) {
         this.shadowRows++;
+        return;
+      }
+      // Feedback lines, non-tabular requests (features null), other models and older rows are not this traffic.
+      if (
+        value.type !== undefined ||
+        value.features === null ||
+        (this.model !== undefined && value.model !== this.model) ||
+        (this.since !== undefined && !(Date.parse(String(value.time)) >= this.since))
+      ) {
+        this.otherRows++;
         return;
       }
       const features = value.features;
@@ -938,7 +959,7 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
     column.kind === 'numeric' ? new NumericBuilder(info.estimatedRows) : new CategoricalBuilder(),
   );
   const csv = info.format === 'csv' ? new CsvParser(label, info.columns ?? [], info.delimiter, requests, builders) : undefined;
-  const json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, request.width, request.widthSource);
+  const json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, request.width, request.widthSource, request.model, request.since);
   const parser: ChunkParser = csv ?? json!;
 
   const source = createReadStream(info.path, { highWaterMark: READ_CHUNK });
@@ -964,8 +985,10 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
 
   const rows = csv ? csv.rows : json!.rows;
   const shadowRows = json ? json.shadowRows : 0;
+  const otherRows = json ? json.otherRows : 0;
   if (rows === 0) {
-    const skipped = shadowRows > 0 ? ` (${shadowRows} shadow rows skipped)` : '';
+    const passed = [shadowRows > 0 ? `${shadowRows} shadow rows` : '', otherRows > 0 ? `${otherRows} feedback lines, other models' rows or rows before --since` : ''].filter(Boolean);
+    const skipped = passed.length ? ` (skipped: ${passed.join(', ')})` : '';
     throw new UsageError(
       `${label} has no rows${skipped}`,
       info.format === 'csv' ? 'add data rows under the header line' : 'pass a file with at least one data row',
@@ -992,5 +1015,5 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
     }
     return { name: column.name, kind: 'categorical', counts: [...builder.counts], missing: builder.missing };
   });
-  return { rows, shadowRows, columns };
+  return { rows, shadowRows, otherRows, columns };
 }

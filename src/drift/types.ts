@@ -18,6 +18,8 @@ export interface DatasetSummary {
   rows: number;
   /** Prediction-log rows marked "shadow": traffic copies for a shadow model, skipped. */
   shadowRowsSkipped: number;
+  /** Prediction-log lines passed over: feedback lines, other models' rows, rows before --since. */
+  otherRowsSkipped: number;
 }
 
 export interface DriftRule {

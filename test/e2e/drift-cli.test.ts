@@ -87,6 +87,32 @@ describe('mlops drift-check', () => {
     expect(expectCleanError(result)).toMatch(message);
   });
 
+  it('reads only its model\'s traffic from a shared prediction log: no feedback, shadow or other-model lines; --since', async () => {
+    const rows = (await readFile(DRIFTED, 'utf8')).trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+    const now = Date.now();
+    const lines: string[] = [JSON.stringify({ type: 'feedback', request_id: 'x', label: 1 })];
+    rows.forEach((features, i) => {
+      // The older half of the rows is two hours old.
+      const time = new Date(now - (i < 1000 ? 2 * 3_600_000 : 60_000)).toISOString();
+      lines.push(JSON.stringify({ request_id: `r${i}`, time, model: 'fraud', version: 'v1.0.0', variant: 'default', features, outputs: {}, latency_ms: 0.1 }));
+      if (i % 10 === 0) lines.push(JSON.stringify({ request_id: `r${i}`, time, model: 'fraud', version: 'v9.0.0', variant: 'shadow', features, outputs: {}, latency_ms: 0.1, shadow: true }));
+      if (i % 4 === 0) lines.push(JSON.stringify({ request_id: `c${i}`, time, model: 'churn', version: 'v1.0.0', variant: 'default', features: [1, 2, 3], outputs: {}, latency_ms: 0.1 }));
+      if (i % 7 === 0) lines.push(JSON.stringify({ type: 'feedback', request_id: `r${i}`, time, label: 0 }));
+    });
+    const log = join(dir, 'shared.jsonl');
+    await writeFile(log, `${lines.join('\n')}\n`);
+    const all = await run('drift-check', 'fraud', '--current', log, '--json');
+    expect(all.exitCode, all.stderr).toBe(1);
+    const report = JSON.parse(all.stdout);
+    expect(report.current).toMatchObject({ format: 'prediction-log', rows: 2000, shadowRowsSkipped: 200 });
+    expect(report.current.otherRowsSkipped).toBe(1 + 500 + 286);
+    const recent = await run('drift-check', 'fraud', '--current', log, '--since', '1h', '--json');
+    expect(JSON.parse(recent.stdout).current.rows).toBe(1000);
+    const bad = await run('drift-check', 'fraud', '--current', log, '--since', 'yesterday');
+    expect(bad.exitCode).toBe(2);
+    expect(expectCleanError(bad)).toMatch(/--since yesterday/);
+  });
+
   it('refuses a prediction log whose width differs from the model', async () => {
     const log = join(dir, 'narrow.jsonl');
     await writeFile(log, `${JSON.stringify({ request_id: 'a', model: 'fraud', version: 'v1.0.0', variant: 'v1.0.0', features: [1, 2, 3] })}\n`);

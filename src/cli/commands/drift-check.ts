@@ -2,6 +2,7 @@
 // (or a --reference file). Exit 0 no drift, 1 drift, 2 bad input, 3 not found.
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { parseDuration } from '../../durations.js';
 import type { DriftReport } from '../../drift/types.js';
 import { parseModelRef } from '../../registry/names.js';
 import { Registry } from '../../registry/registry.js';
@@ -10,6 +11,15 @@ import { writeFileAtomic } from '../../registry/fs.js';
 import { commaList, numberFlag, type CommandDef } from '../command.js';
 import type { Ctx } from '../context.js';
 import { loadChannels, renderAlertEvent, reportDeliveries } from './alert-support.js';
+
+/** `--since 1h` (before now) or `--since 2026-11-25T00:00:00Z`. */
+function sinceTime(text: string, now: Date): Date {
+  const ms = parseDuration(text);
+  if (ms !== undefined) return new Date(now.getTime() - ms);
+  const at = Date.parse(text);
+  if (Number.isNaN(at) || !/^\d{4}-\d{2}-\d{2}/.test(text)) throw new UsageError(`--since ${text} is neither a duration nor a time`, 'e.g. --since 1h, --since 30m or --since 2026-11-25T08:00:00Z');
+  return new Date(at);
+}
 
 interface Target {
   model?: string;
@@ -86,6 +96,7 @@ export const driftCheckCommand: CommandDef = {
     { flags: '--threshold <x>', description: 'alpha for ks/chi2 (default 0.01), distance for psi/wasserstein/jensenshannon (default 0.1)' },
     { flags: '--correction <method>', description: 'multiple-testing correction of p-values', default: 'bh', choices: ['bh', 'bonferroni', 'none'] },
     { flags: '--drift-share <x>', description: 'dataset drift only when at least this share of features drifted (default: any drifted feature)' },
+    { flags: '--since <time>', description: 'prediction logs: only rows logged since then (a duration such as 1h or 24h, or an ISO time)' },
     { flags: '--report <file>', description: 'also write a self-contained HTML report' },
     { flags: '--alert <channels>', description: 'on drift, alert these channels from mlops.yaml (comma-separated)' },
     { flags: '--alert-config <file>', description: 'alert channels file (default: mlops.yaml in the registry)' },
@@ -95,6 +106,7 @@ export const driftCheckCommand: CommandDef = {
     'mlops drift-check fraud@v1.2.0 --current predictions.jsonl.gz --json',
     'mlops drift-check --reference train.csv --current today.csv --test psi --threshold 0.2',
     'mlops drift-check fraud --current today.csv --report drift.html --alert ops',
+    'mlops drift-check fraud --current predictions.jsonl --since 1h   # hourly cron on the serve log',
   ],
   async run(ctx, [refText], options) {
     if (!options.current) throw new UsageError('--current FILE is required', 'e.g. mlops drift-check fraud --current today.csv');
@@ -121,6 +133,8 @@ export const driftCheckCommand: CommandDef = {
         threshold: numberFlag(options.threshold, '--threshold', { min: 0, example: '0.01' }),
         correction: options.correction as DriftReport['rule']['correction'],
         driftShare: numberFlag(options.driftShare, '--drift-share', { min: 0, max: 1, example: '0.5' }),
+        model: target.model,
+        since: options.since === undefined ? undefined : sinceTime(String(options.since), ctx.now()),
         onEvent: (event) => spinner.update(event.message),
       });
       spinner.stop();
