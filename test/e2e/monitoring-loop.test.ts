@@ -87,6 +87,19 @@ describe.skipIf(reason)(`monitoring a running server${reason ? ` (skipped: ${rea
     expect(table.stdout).toMatch(/FraudTraffic\s+firing/);
   });
 
+  it('the built-in rules query the metrics serve really exposes', async () => {
+    // rate() needs two scrapes in its window.
+    await prometheus.waitFor('sum(rate(mlops_requests_total[5m]))', (result) => result.length > 0, 30_000);
+    const result = await mlops(['--registry', registry, 'monitor', 'check', '--prometheus', prometheus.url, '--dry-run', '--json']);
+    const report = JSON.parse(result.stdout);
+    const status = Object.fromEntries(report.rules.map((r: { name: string; status: string }) => [r.name, r.status]));
+    // No rule may fail to evaluate against real serve metrics; errors and latency are healthy here.
+    expect(Object.values(status)).not.toContain('error');
+    expect(status).toMatchObject({ MlopsHighErrorRate: 'ok', MlopsHighLatencyP99: 'ok' });
+    // The drifted traffic sends values outside the reference range: the OOD rule sees them.
+    expect(['ok', 'firing']).toContain(status.MlopsHighOodRate);
+  });
+
   it('drift-check reads the prediction log serve wrote, exits 1 and alerts; a failing channel does not change the exit code', async () => {
     const before = hook.requests.length;
     const result = await mlops(['--registry', registry, 'drift-check', 'fraud', '--current', log(), '--alert', 'hook,dead', '--json']);
