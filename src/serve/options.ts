@@ -1,9 +1,9 @@
 // What `mlops serve` is asked to do: flags and serve.yaml merged into one plain ServePlan
 // (defaults < serve.yaml < flags) that every worker receives unchanged.
-import { availableParallelism } from 'node:os';
 import { resolve as resolvePath, dirname } from 'node:path';
 import { loadYamlConfig } from '../config.js';
 import { UsageError } from '../errors.js';
+import { usableCores } from './cpus.js';
 import { parseModelRef, validateName } from '../registry/names.js';
 import type { ServeEvent } from './events.js';
 
@@ -285,7 +285,7 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
     };
   }
 
-  const workers = options.workers ?? file.workers ?? availableParallelism();
+  const workers = options.workers ?? file.workers ?? usableCores();
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${workers} must be a whole number >= 1`, 'e.g. --workers 4, or leave it out to use every core');
   const port = options.port ?? file.port ?? DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${port} is not a port`, 'use 0-65535 (0 picks a free one)');
