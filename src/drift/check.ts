@@ -88,6 +88,12 @@ export interface DriftCheckOptions {
   correction?: Correction;
   /** Dataset drift when drifted features / features >= driftShare; default: any drifted feature. */
   driftShare?: number;
+  /**
+   * Practical significance for the p-value tests: a significant feature drifts only when its
+   * effect also reaches this (Wasserstein / reference SD for numbers, Jensen-Shannon distance for
+   * categories). With large samples KS is significant for tiny shifts; this keeps cron quiet.
+   */
+  minEffect?: number;
   /** Prediction logs: only this model's rows (one server can log several models). */
   model?: string;
   /** Prediction logs: only rows logged at or after this time. */
@@ -135,6 +141,7 @@ interface ResolvedOptions {
   correction: Correction;
   thresholds: Record<DriftTest, number>;
   driftShare: number | null;
+  minEffect: number | null;
 }
 
 function resolveOptions(options: DriftCheckOptions): ResolvedOptions {
@@ -173,7 +180,14 @@ function resolveOptions(options: DriftCheckOptions): ResolvedOptions {
   if (options.expectedWidth !== undefined && !(Number.isInteger(options.expectedWidth) && options.expectedWidth > 0)) {
     throw new UsageError(`expected width ${options.expectedWidth} is not a positive integer`);
   }
-  return { test, correction, thresholds, driftShare };
+  let minEffect: number | null = null;
+  if (options.minEffect !== undefined) {
+    if (!Number.isFinite(options.minEffect) || options.minEffect < 0) {
+      throw new UsageError(`minimum effect ${options.minEffect} is out of range`, 'give a distance of at least 0, e.g. 0.05 (Wasserstein in reference SDs)');
+    }
+    minEffect = options.minEffect;
+  }
+  return { test, correction, thresholds, driftShare, minEffect };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -527,13 +541,14 @@ function summarize(info: DataFileInfo, data: ParsedData): DatasetSummary {
 }
 
 function describeRule(resolved: ResolvedOptions, kinds: Set<ColumnKind>): string {
-  const { test, correction, thresholds, driftShare } = resolved;
+  const { test, correction, thresholds, driftShare, minEffect } = resolved;
   const parts: string[] = [];
   const pValueTests = test === 'auto' || P_VALUE_TESTS.has(test);
   if (pValueTests) {
     const names = [kinds.has('numeric') ? 'KS' : '', kinds.has('categorical') ? 'chi-square' : ''].filter(Boolean).join(' and ');
     const adjusted = { bh: 'Benjamini-Hochberg adjusted', bonferroni: 'Bonferroni adjusted', none: 'unadjusted' }[correction];
-    parts.push(`a feature drifts when its ${adjusted} ${names} p-value is <= ${thresholds.ks}`);
+    const effect = minEffect === null ? '' : ` and its effect (Wasserstein / reference SD, or Jensen-Shannon distance) is >= ${minEffect}`;
+    parts.push(`a feature drifts when its ${adjusted} ${names} p-value is <= ${thresholds.ks}${effect}`);
   } else {
     parts.push(`a feature drifts when its ${testLabel(test)} is >= ${thresholds[test]}`);
   }
@@ -598,7 +613,15 @@ export async function checkDrift(options: DriftCheckOptions): Promise<DriftRepor
   const adjustedOf = new Map(withP.map((draft, i) => [draft, adjusted[i]!]));
   const features: FeatureDrift[] = drafts.map((draft) => {
     const adjustedPValue = adjustedOf.get(draft) ?? null;
-    const drifted = adjustedPValue !== null ? adjustedPValue <= draft.threshold : draft.statistic >= draft.threshold;
+    let drifted = adjustedPValue !== null ? adjustedPValue <= draft.threshold : draft.statistic >= draft.threshold;
+    let note = draft.note;
+    if (drifted && adjustedPValue !== null && resolved.minEffect !== null) {
+      const effect = draft.stats.kind === 'numeric' ? draft.stats.wassersteinNormalized : draft.stats.jensenShannon;
+      if (effect < resolved.minEffect) {
+        drifted = false;
+        note = [note, `significant, but its effect ${effect.toPrecision(3)} is below --min-effect ${resolved.minEffect}`].filter(Boolean).join('; ');
+      }
+    }
     // Key order is the JSON order: the verdict first, the bulky histogram last.
     return {
       name: draft.name,
@@ -614,7 +637,7 @@ export async function checkDrift(options: DriftCheckOptions): Promise<DriftRepor
       sampleSize: draft.sampleSize,
       missing: draft.missing,
       stats: draft.stats,
-      ...(draft.note ? { note: draft.note } : {}),
+      ...(note ? { note } : {}),
       histogram: draft.histogram,
     };
   });
@@ -636,6 +659,7 @@ export async function checkDrift(options: DriftCheckOptions): Promise<DriftRepor
       correction: resolved.correction,
       thresholds: resolved.thresholds,
       driftShare: resolved.driftShare,
+      minEffect: resolved.minEffect,
       description: describeRule(resolved, kinds),
     },
     summary: { features: features.length, drifted: driftedFeatures.length, share, driftedFeatures },

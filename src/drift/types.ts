@@ -30,6 +30,11 @@ export interface DriftRule {
   thresholds: Record<DriftTest, number>;
   /** null: the dataset drifts when any feature drifts; else when the drifted share reaches it. */
   driftShare: number | null;
+  /**
+   * null: a significant p-value is enough. Else a p-value test's feature drifts only when its
+   * effect also reaches this: Wasserstein / reference SD (numeric), Jensen-Shannon (categorical).
+   */
+  minEffect: number | null;
   /** The rule in one sentence, for people. */
   description: string;
 }

@@ -64,6 +64,20 @@ describe('mlops drift-check', () => {
     expect(JSON.parse(plain.stdout).features.map((f: { name: string }) => f.name)).toEqual(['amount', 'hour']);
   });
 
+  it('--min-effect keeps significant but tiny shifts from counting as drift', async () => {
+    const result = await run('drift-check', 'fraud', '--current', DRIFTED, '--min-effect', '0.3', '--json');
+    expect(result.exitCode, result.stderr).toBe(1);
+    const report = JSON.parse(result.stdout);
+    expect(report.rule.minEffect).toBe(0.3);
+    expect(report.summary.driftedFeatures).toEqual(['velocity']);
+    const amount = report.features.find((f: { name: string }) => f.name === 'amount');
+    expect(amount.adjustedPValue).toBeLessThan(0.01);
+    expect(amount.drifted).toBe(false);
+    expect(amount.note).toMatch(/significant, but its effect .* is below --min-effect 0.3/);
+    expect((await run('drift-check', 'fraud', '--current', DRIFTED, '--min-effect', '5')).exitCode).toBe(0);
+    expect((await run('drift-check', 'fraud', '--current', DRIFTED, '--min-effect', '-1')).exitCode).toBe(2);
+  });
+
   it('writes a self-contained HTML report', async () => {
     const out = join(dir, 'report.html');
     await run('drift-check', 'fraud', '--current', DRIFTED, '--report', out);
