@@ -1,9 +1,8 @@
 // Alertmanager channel: POST /api/v2/alerts, so Alertmanager's own routing, grouping,
 // inhibition and silences decide who hears about it.
-import { postJsonWithRetry } from '../http.js';
 import { displayUrl } from '../secrets.js';
 import type { Alert, AlertmanagerChannel } from '../types.js';
-import { resolveHeaders, type ChannelContext, type ChannelOutcome } from './context.js';
+import { postForChannel, resolveHeaders, type ChannelContext, type ChannelOutcome } from './context.js';
 
 /** Alertmanager rejects label names outside [a-zA-Z_][a-zA-Z0-9_]*. */
 function labelName(name: string): string {
@@ -42,17 +41,10 @@ export function alertsEndpoint(base: string): string {
 export async function sendToAlertmanager(channel: AlertmanagerChannel, alert: Alert, context: ChannelContext): Promise<ChannelOutcome> {
   const url = alertsEndpoint(channel.url);
   const shownUrl = displayUrl(url, false);
-  return postJsonWithRetry({
+  return postForChannel(channel, context, {
     url,
     shownUrl,
     body: alertmanagerPayload(channel, alert, context.now),
     headers: resolveHeaders(channel.headers, channel.headersEnv, context),
-    timeoutMs: context.timeoutMs ?? channel.timeoutMs,
-    maxTries: channel.maxTries,
-    retryBaseMs: context.retryBaseMs,
-    fetchImpl: context.fetchImpl,
-    sleep: context.sleep,
-    onAttempt: (attempt) => context.emit({ type: 'alert.attempt', channel: channel.name, channelType: 'alertmanager', attempt, target: shownUrl }),
-    onRetry: (attempt, delayMs, reason) => context.emit({ type: 'alert.retry', channel: channel.name, channelType: 'alertmanager', attempt, delayMs, reason }),
   });
 }

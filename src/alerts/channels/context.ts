@@ -1,8 +1,9 @@
 // What a channel needs to send once: the environment, IO, the clock, and a scrubber it
 // fills with the secrets it reads, so nothing it reports can leak them.
 import type { Env } from '../../config.js';
+import { postJsonWithRetry } from '../http.js';
 import type { Scrubber } from '../secrets.js';
-import type { AlertEvent, FetchLike } from '../types.js';
+import type { AlertEvent, AlertmanagerChannel, FetchLike, WebhookChannel } from '../types.js';
 
 export interface ChannelContext {
   env: Env;
@@ -51,4 +52,22 @@ export function resolveHeaders(
     out[name] = value;
   }
   return out;
+}
+
+/** One JSON POST under the channel's timeout and retry policy, each attempt and retry reported as an event. */
+export function postForChannel(
+  channel: WebhookChannel | AlertmanagerChannel,
+  context: ChannelContext,
+  request: { url: string; shownUrl: string; body: unknown; headers: Record<string, string> },
+): Promise<ChannelOutcome> {
+  return postJsonWithRetry({
+    ...request,
+    timeoutMs: context.timeoutMs ?? channel.timeoutMs,
+    maxTries: channel.maxTries,
+    retryBaseMs: context.retryBaseMs,
+    fetchImpl: context.fetchImpl,
+    sleep: context.sleep,
+    onAttempt: (attempt) => context.emit({ type: 'alert.attempt', channel: channel.name, channelType: channel.type, attempt, target: request.shownUrl }),
+    onRetry: (attempt, delayMs, reason) => context.emit({ type: 'alert.retry', channel: channel.name, channelType: channel.type, attempt, delayMs, reason }),
+  });
 }
