@@ -3,15 +3,16 @@
 // the in-memory Kubernetes API of test/support/fake-kube.ts.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXAMPLE, expectCleanError, mlops, spawnMlops, tempDir } from '../support/cli.js';
 import { startImageRegistry, type ImageRegistry } from '../support/docker-registry.js';
+import { dockerForTests } from '../support/docker-tests.js';
 import { FakeKube } from '../support/fake-kube.js';
 
 const required = process.env.MLOPS_REQUIRE_INTEGRATION === '1';
-const dockerAvailable = inject('dockerAvailable') === true;
+const docker = dockerForTests();
 const kubectlAvailable = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { timeout: 30_000 }).status === 0;
-const reason = !dockerAvailable ? `no docker engine: ${inject('dockerSkipReason') ?? 'globalSetup missing'}` : !kubectlAvailable ? 'kubectl is not installed' : undefined;
+const reason = !docker.available ? `no docker engine: ${docker.skipReason}` : !kubectlAvailable ? 'kubectl is not installed' : undefined;
 if (reason && required) throw new Error(`MLOPS_REQUIRE_INTEGRATION=1 but ${reason}`);
 
 const NS = 'ml';
@@ -31,7 +32,7 @@ describe.skipIf(reason !== undefined)(`mlops deploy${reason ? ` (skipped: ${reas
     ({ dir, cleanup } = await tempDir());
     fake = await FakeKube.start({ namespaces: ['default', NS] });
     images = await startImageRegistry();
-    env = { ...(await fake.writeKubeconfig(dir)), DOCKER_HOST: inject('dockerHost') || undefined };
+    env = { ...(await fake.writeKubeconfig(dir)), DOCKER_HOST: docker.env.DOCKER_HOST };
     run = (...args: string[]) => mlops(['--registry', join(dir, 'registry'), ...args], { cwd: dir, env, timeout: 300_000 });
     repository = `${images.host}/mlops/fraud`;
     for (const args of [
@@ -60,7 +61,7 @@ describe.skipIf(reason !== undefined)(`mlops deploy${reason ? ` (skipped: ${reas
   });
 
   it('first deploy: builds, pushes, rolls out blue, pins the image by digest and records it', async () => {
-    const result = await run('deploy', 'fraud', '--image', repository, '--push', '--base-image', String(inject('dockerBaseImage')), '--namespace', NS, '--replicas', '2', '--timeout', '60s');
+    const result = await run('deploy', 'fraud', '--image', repository, '--push', '--base-image', docker.baseImage, '--namespace', NS, '--replicas', '2', '--timeout', '60s');
     expect(result.exitCode, result.stderr).toBe(0);
     expect(await images.tags('mlops/fraud')).toContain('v1.0.0');
     expect(selectorColor(fake)).toBe('blue');

@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, type ImageEvent, type ImageResult } from '../../src/deploy/image.js';
 import { createSession } from '../../src/model/onnx.js';
 import { Registry } from '../../src/registry/registry.js';
@@ -14,14 +14,9 @@ import { ExecaRunner } from '../../src/tools/runner.js';
 import { EXAMPLE, ROOT, mlops } from '../support/cli.js';
 import { startImageRegistry, type ImageRegistry } from '../support/docker-registry.js';
 import { freePort } from '../support/prometheus.js';
+import { dockerForTests } from '../support/docker-tests.js';
 
-// inject() is undefined when test/support/docker-engine.ts is not in vitest's globalSetup.
-const available = inject('dockerAvailable') === true;
-const skipReason = inject('dockerSkipReason') ?? 'test/support/docker-engine.ts is not in vitest globalSetup';
-if (inject('dockerAvailable') === undefined && process.env.MLOPS_REQUIRE_INTEGRATION === '1') throw new Error(skipReason);
-const baseImage = inject('dockerBaseImage');
-const dockerEnv: Record<string, string | undefined> = { ...process.env };
-if (inject('dockerHost')) dockerEnv.DOCKER_HOST = inject('dockerHost');
+const { available, skipReason, baseImage, env: dockerEnv } = dockerForTests();
 const docker = (args: string[], options: { reject?: boolean; timeout?: number } = {}) =>
   execa('docker', args, { env: dockerEnv, reject: options.reject ?? true, timeout: options.timeout ?? 60_000 });
 

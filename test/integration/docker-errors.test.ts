@@ -7,19 +7,14 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExitCode, ToolFailedError, ToolMissingError } from '../../src/errors.js';
 import { Docker } from '../../src/tools/docker.js';
 import { ExecaRunner } from '../../src/tools/runner.js';
+import { dockerForTests } from '../support/docker-tests.js';
 
 const clientInstalled = (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, 'docker')));
-// inject() is undefined when test/support/docker-engine.ts is not in vitest's globalSetup.
-const available = inject('dockerAvailable') === true;
-const skipReason = inject('dockerSkipReason') ?? 'test/support/docker-engine.ts is not in vitest globalSetup';
-if (inject('dockerAvailable') === undefined && process.env.MLOPS_REQUIRE_INTEGRATION === '1') throw new Error(skipReason);
-const baseImage = inject('dockerBaseImage');
-const dockerEnv: Record<string, string | undefined> = { ...process.env };
-if (inject('dockerHost')) dockerEnv.DOCKER_HOST = inject('dockerHost');
+const { available, skipReason, baseImage, env: dockerEnv } = dockerForTests();
 
 let work: string;
 beforeAll(async () => {
