@@ -83,6 +83,9 @@ mon warn on pool no redundancy = false
 # A shared disk that is 95 % full must not stop the test monitor.
 mon data avail warn = 1
 mon data avail crit = 0
+# radosgw creates its pools one by one at first start, each waiting for a map proposal:
+# a shorter propose interval than the default 1 s.
+paxos propose interval = 0.1
 
 [client.rgw]
 rgw data = ${dir}/rgw
@@ -220,7 +223,7 @@ async function startOnce(): Promise<S3Server> {
 
     const accessKeyId = `MLOPS${randomBytes(8).toString('hex').toUpperCase()}`;
     const secretAccessKey = randomBytes(24).toString('base64url');
-    await run('radosgw-admin', ['-c', conf, '-n', 'client.rgw', 'user', 'create', '--uid', 'mlops-test', '--display-name', 'mlops-test', '--access-key', accessKeyId, '--secret', secretAccessKey]);
+    await run('radosgw-admin', ['-c', conf, 'user', 'create', '--uid', 'mlops-test', '--display-name', 'mlops-test', '--access-key', accessKeyId, '--secret', secretAccessKey]);
 
     const server: S3Server = {
       endpoint,
@@ -253,7 +256,7 @@ export async function startS3Server(): Promise<S3Server> {
     return await startOnce();
   } catch (first) {
     const message = first instanceof Error ? first.message : String(first);
-    if (!/address already in use|bind/i.test(message)) throw first;
+    if (!/address already in use|unable to bind|failed to bind/i.test(message)) throw first;
     return startOnce();
   }
 }
