@@ -7,7 +7,9 @@
 // v1) and gateway ports are picked free at run time, so two test runs coexist (checked
 // by running the integration test twice at once). The OSD binds a free port of Ceph's
 // own range (6800-7300). The daemons run in the foreground (-f) as our children and are
-// killed at stop(), and on the exit of this process if stop() was never called.
+// killed at stop(), on the exit of this process if stop() was never called, and by the
+// kernel (setpriv --pdeathsig) when this process is killed; a later start removes the
+// folders of runs whose process is gone.
 import { execa } from 'execa';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -135,9 +137,37 @@ function logTail(dir: string, lines = 8): string {
     .join('\n');
 }
 
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((path) => existsSync(path));
+const TMP_PREFIX = 'mlops-ceph-';
+const OWNER_FILE = 'owner.pid';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Remove the folders of earlier runs whose test process died without stop(). */
+async function removeOrphanFolders(): Promise<void> {
+  for (const name of readdirSync('/tmp').filter((entry) => entry.startsWith(TMP_PREFIX))) {
+    const dir = join('/tmp', name);
+    let owner: number;
+    try {
+      owner = Number(readFileSync(join(dir, OWNER_FILE), 'utf8'));
+    } catch {
+      continue; // being set up by another run, or not ours
+    }
+    if (Number.isInteger(owner) && owner > 0 && !alive(owner)) await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function startOnce(): Promise<S3Server> {
+  await removeOrphanFolders();
   // Short: admin socket paths must fit a unix socket address (108 bytes).
-  const dir = await mkdtemp('/tmp/mlops-ceph-');
+  const dir = await mkdtemp(`/tmp/${TMP_PREFIX}`);
   const conf = join(dir, 'ceph.conf');
   const env = { ...process.env, CEPH_CONF: conf };
   const deadline = Date.now() + START_TIMEOUT_MS;
@@ -148,7 +178,12 @@ async function startOnce(): Promise<S3Server> {
     const out = openSync(join(dir, 'log', `${name}.out`), 'a');
     let child: ChildProcess;
     try {
-      child = spawn(file, ['-f', '-c', conf, ...args], { stdio: ['ignore', out, out], env });
+      // setpriv --pdeathsig: the kernel kills the daemon when this process dies, even by
+      // SIGKILL, where no exit handler runs.
+      const argv = ['-f', '-c', conf, ...args];
+      child = SETPRIV
+        ? spawn(SETPRIV, ['--pdeathsig', 'KILL', file, ...argv], { stdio: ['ignore', out, out], env })
+        : spawn(file, argv, { stdio: ['ignore', out, out], env });
     } finally {
       closeSync(out);
     }
@@ -192,6 +227,7 @@ async function startOnce(): Promise<S3Server> {
     const fsid = randomUUID();
     for (const sub of ['run', 'log', 'crash', 'mon.a', 'osd.0', 'rgw']) await mkdir(join(dir, sub));
     await writeFile(conf, cephConf(dir, fsid, monV2, monV1, rgwPort));
+    await writeFile(join(dir, OWNER_FILE), String(process.pid));
 
     await run('ceph-authtool', ['--create-keyring', join(dir, 'keyring'), '--gen-key', '-n', 'mon.', '--cap', 'mon', 'allow *']);
     // An explicit monmap: built from `mon host` alone, the monitor binds 3300/6789.
