@@ -12,7 +12,10 @@ function usageError(fn: () => unknown): UsageError {
     fn();
   } catch (error) {
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as Error).message).not.toContain('\n');
+    // One line, or a header line and one indented line per problem.
+    const [first, ...rest] = (error as Error).message.split('\n');
+    if (rest.length) expect(first).toMatch(/has \d+ problems:$/);
+    for (const line of rest) expect(line).toMatch(/^ {2}\S/);
     return error as UsageError;
   }
   throw new Error('expected a UsageError');
@@ -42,7 +45,9 @@ describe('loadAlertChannels', () => {
 
   it('refuses a password written in the file and points at password_env', () => {
     const error = usageError(() => channels({ mail: { type: 'email', host: 'h', from: 'a@b.c', to: 'x@y.z', username: 'u', password: 'hunter22' } }));
-    expect(error.message).toBe('alerts.channels.mail.password must not be written in mlops.yaml');
+    expect(error.message).toContain('alerts.channels.mail.password must not be written in mlops.yaml');
+    // Read whole: the missing password_env is listed in the same error.
+    expect(error.message).toContain('alerts.channels.mail.password_env is required with username');
     expect(error.hint).toContain('password_env');
     expect(error.message + error.hint).not.toContain('hunter22');
   });
