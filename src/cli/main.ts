@@ -37,6 +37,9 @@ function safely(write: () => void): void {
   }
 }
 
+let strayListening = false;
+let reportStray: (error: unknown) => void = () => undefined;
+
 export async function run(argv: string[]): Promise<void> {
   const env = process.env;
   const settings = baseSettings(env);
@@ -49,12 +52,15 @@ export async function run(argv: string[]): Promise<void> {
   });
   // Errors thrown outside the awaited chain (a stream's 'error' event, a stray promise)
   // get the same report as the rest: a full disk is exit 4, a real bug exit 70.
-  const onStray = (error: unknown) => {
+  reportStray = (error: unknown) => {
     process.exitCode = report(error, ui);
     process.exit();
   };
-  process.on('uncaughtException', onStray);
-  process.on('unhandledRejection', onStray);
+  if (!strayListening) {
+    strayListening = true;
+    process.on('uncaughtException', (error) => reportStray(error));
+    process.on('unhandledRejection', (error) => reportStray(error));
+  }
 
   let stopResolve: (signal: NodeJS.Signals) => void = () => undefined;
   const stopRequested = new Promise<NodeJS.Signals>((resolve) => (stopResolve = resolve));
