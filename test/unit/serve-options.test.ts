@@ -128,7 +128,7 @@ describe('buildPlan', () => {
     await expect(buildPlan({ registryDir: '/r', ...options })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
   });
 
-  it('a missing config file is not found (exit 3), named', async () => {
+  test('a missing config file is not found (exit 3), named', async () => {
     await expect(buildPlan({ registryDir: '/r', configPath: '/nonexistent/serve.yaml' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/config \/nonexistent\/serve\.yaml.* does not exist/) });
   });
 });
