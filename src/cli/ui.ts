@@ -73,8 +73,8 @@ export function printableJson(value: unknown): string {
   return JSON.stringify(value, null, 2).replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-// eslint-disable-next-line no-control-regex
-const ANSI = new RegExp(`(?:\u001b|${ESC_TOKEN})\\[[0-9;]*m`, 'g');
+// Only our own colour codes are invisible; a file's ESC is printed escaped, and counted so.
+const ANSI = new RegExp(`${ESC_TOKEN}\\[[0-9;]*m`, 'g');
 export function visibleLength(text: string): number {
   return printable(text.replace(ANSI, '')).length;
 }

@@ -296,6 +296,18 @@ describe('hostile input never crashes, leaks control bytes or writes outside', (
     expect(byArgv(['show', 'fraud@v3.0.1']).stdout + byArgv(['show', 'fraud@v3.0.1']).stderr).toContain('\\x1b]0;pwned\\x07');
   });
 
+  it("the issue's cases with colour forced: our colours only, a file's sequences escaped", { timeout: 120_000 }, async () => {
+    const results = await runDriver(tableCases().map((argv) => ({ argv, env: { FORCE_COLOR: '1', NO_COLOR: null } })));
+    const problems: string[] = [];
+    for (const result of results) {
+      // chalk's own codes (bold, dim, red, green, yellow, cyan and their resets) are the only ESCs allowed.
+      const withoutOurs = (result.stderr + result.stdout).replace(/\u001b\[(1|2|22|31|32|33|36|39)m/g, '');
+      problems.push(...violations({ ...result, stderr: withoutOurs, stdout: '' }));
+    }
+    expect(problems.slice(0, 10)).toEqual([]);
+    expect(results.some((r) => r.stderr.includes('\u001b[31merror:'))).toBe(true);
+  });
+
   it('registry files hand-edited, truncated, emptied or replaced by binary garbage', { timeout: 300_000 }, async () => {
     const pristine = join(base, 'pristine-registry');
     const files = await registryFiles(pristine);
