@@ -297,8 +297,12 @@ export function loadAlertChannels(config: Record<string, unknown>, _env?: Env, s
     }
   }
   if (problems.length) throw fail(problems);
+  for (const channel of out) CHANNEL_FILES.set(channel, file);
   return out;
 }
+
+/** Which file each loaded channel came from, for messages about channels by name. */
+const CHANNEL_FILES = new WeakMap<AlertChannel, string>();
 
 /**
  * The channels named by `--alert a,b` (or a rule's channels), in the order given.
@@ -312,9 +316,10 @@ export function selectChannels(channels: readonly AlertChannel[], names: string 
     const channel = channels.find((candidate) => candidate.name === name);
     if (!channel) {
       const defined = channels.map((candidate) => candidate.name);
+      const file = channels.map((candidate) => CHANNEL_FILES.get(candidate)).find(Boolean) ?? 'mlops.yaml';
       throw new UsageError(
-        `${where}: alert channel '${name}' is not defined in mlops.yaml`,
-        defined.length ? `defined channels: ${defined.join(', ')}` : 'define it under alerts.channels in mlops.yaml (or pass --alert-config FILE)',
+        `${where}: alert channel '${name}' is not defined in ${file}`,
+        defined.length ? `defined channels: ${defined.join(', ')}` : `define it under alerts.channels in ${file} (or pass --alert-config FILE)`,
       );
     }
     if (!selected.includes(channel)) selected.push(channel);
