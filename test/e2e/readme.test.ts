@@ -2,7 +2,7 @@
 // is extracted and run by bash in a temp folder, with the built CLI on PATH. The only
 // change made to the text is the ports (8000, 8001 -> free ones), since other test
 // runs share the machine.
-import { execa } from 'execa';
+import { execa, execaSync } from 'execa';
 import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,7 +54,11 @@ function expectNoBug(stderr: string): void {
   expect(stderr).not.toMatch(/internal error|\n\s+at .+:\d+:\d+/);
 }
 
-describe('README', async () => {
+const hasTool = (tool: string) => execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode === 0;
+const missing = ['bash', 'curl'].filter((tool) => !hasTool(tool));
+const skip = missing.length > 0 && !process.env.MLOPS_REQUIRE_INTEGRATION;
+
+describe.skipIf(skip)(`README${skip ? ` (skipped: ${missing.join(', ')} not installed)` : ''}`, async () => {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const walkThrough = shBlocks(readme, 'Walk-through');
   const registry = shBlocks(readme, 'The registry');
