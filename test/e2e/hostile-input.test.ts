@@ -143,16 +143,16 @@ function argvArbitrary(): fc.Arbitrary<string[]> {
       const args = (command.def.arguments ?? []).map((arg) => fc.option(valueFor(arg.name === 'model' ? '<file>' : arg.name), { freq: 8, nil: undefined }));
       const declared = command.def.options ?? [];
       const option = declared.length
-        ? fc.constantFrom(...declared).chain((opt) => {
+        ? fc.constantFrom(...declared).chain((opt): fc.Arbitrary<string[]> => {
             const flag = opt.flags.split(/[ ,]+/).find((part) => part.startsWith('--'))!;
-            if (!/[<[]/.test(opt.flags)) return fc.constant([flag]);
+            if (!/[<[]/.test(opt.flags)) return fc.constant([flag] as string[]);
             const value = opt.choices?.length ? fc.oneof({ arbitrary: fc.constantFrom(...opt.choices), weight: 4 }, { arbitrary: valueFor(opt.flags), weight: 1 }) : valueFor(opt.flags);
             return value.map((text) => [flag, text]);
           })
         : fc.constant([] as string[]);
       return fc.record({
         command: fc.constant(command),
-        args: fc.tuple(...args),
+        args: fc.tuple(...args) as fc.Arbitrary<Array<string | undefined>>,
         options: fc.array(option, { maxLength: 3 }),
         globals: fc.subarray(['--json', '--quiet', '--no-color']),
         // fast-check's option: nil once in `freq` draws, so junk is the exception.
@@ -160,7 +160,7 @@ function argvArbitrary(): fc.Arbitrary<string[]> {
       });
     })
     .map(({ command, args, options, globals, junk }) => {
-      const argv = [...command.path, ...args.filter((a): a is string => a !== undefined), ...options.flat(), ...globals, ...(junk ? [junk] : [])];
+      const argv: string[] = [...command.path, ...args.filter((a): a is string => a !== undefined), ...options.flat(), ...globals, ...(junk ? [junk] : [])];
       // Never send output outside the work folder: that would be the user's choice, not a bug.
       return argv.map((token) => (token.startsWith('/') ? token.slice(1) : token));
     });
