@@ -119,6 +119,26 @@ export function fromSystemError(value: unknown): MlopsError | undefined {
   if ((code && DISK_FULL.has(code)) || /\b(ENOSPC|EDQUOT)\b|no space left on device|disk quota exceeded/i.test(message)) {
     return new DiskFullError(where);
   }
+  // The rest only for errors nothing in mlops wrapped: a raw errno reaching the top.
+  if (!(value instanceof MlopsError)) {
+    const at = where ? ` ${where}` : '';
+    switch (code) {
+      case 'EACCES':
+      case 'EPERM':
+        return new MlopsError('permission_denied', `permission denied:${at || ' a file mlops needs'}`, ExitCode.tool, 'check that this user may write there (owner, mode), or choose another path (--registry, --out, --report)');
+      case 'EROFS':
+        return new MlopsError('read_only', `read-only file system:${at || ' a file mlops needs'}`, ExitCode.tool, 'choose a writable path (--registry, --out, --report)');
+      case 'EMFILE':
+      case 'ENFILE':
+        return new MlopsError('too_many_files', 'too many open files', ExitCode.tool, 'raise the limit (ulimit -n) or run fewer mlops processes at once');
+      case 'ENOTDIR':
+      case 'EISDIR':
+      case 'ELOOP':
+        return new UsageError(`${code === 'EISDIR' ? 'a folder where a file was expected' : code === 'ELOOP' ? 'too many symbolic links' : 'a file where a folder was expected'}:${at || ' in a path given'}`, 'check the path', 'bad_path');
+      case 'ENOENT':
+        return new NotFoundError(`no such file or folder:${at || ' a path given'}`, 'check the path');
+    }
+  }
   if (code === 'ENAMETOOLONG' || /\bENAMETOOLONG\b/.test(message)) {
     return new UsageError(`a file name is too long for this file system${where ? ` (${where.length} characters: ${where.slice(0, 60)}...)` : ''}`, 'use a shorter name, version or path (most file systems allow 255 bytes per name)', 'name_too_long');
   }

@@ -198,6 +198,8 @@ function tableCases(): string[][] {
     ['register', 'fraud', 'fraud-v1.onnx', '--description', `${ESC_TITLE}${ESC_COLOUR}${C1_CSI}`, '--version', 'v3.0.1'],
     ['show', 'fraud@v3.0.1'],
     ['list'],
+    ['--registry', 'current.csv/registry', 'init'],
+    ['--registry', 'current.csv/registry', 'register', 'fraud', 'fraud-v1.onnx'],
   ];
 }
 

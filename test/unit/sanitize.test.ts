@@ -78,4 +78,15 @@ describe('fromSystemError', () => {
     expect(long?.message).toMatch(/too long/);
     expect(fromSystemError(new TypeError('x is undefined'))).toBeUndefined();
   });
+
+  it('maps a raw permission, read-only or path errno to a documented code naming the path', () => {
+    const errno = (code: string, path: string) => Object.assign(new Error(`${code}: x, mkdir '${path}'`), { code, path });
+    expect(fromSystemError(errno('EACCES', '/srv/r'))).toMatchObject({ exitCode: 4, message: 'permission denied: /srv/r' });
+    expect(fromSystemError(errno('EPERM', '/sys/r'))?.exitCode).toBe(4);
+    expect(fromSystemError(errno('EROFS', '/mnt/ro'))?.exitCode).toBe(4);
+    expect(fromSystemError(errno('ENOTDIR', '/f/r'))?.exitCode).toBe(2);
+    expect(fromSystemError(errno('ENOENT', '/gone'))?.exitCode).toBe(3);
+    // A message mlops already wrote keeps its own code.
+    expect(fromSystemError(Object.assign(new UsageError('cannot read x'), { code: 'EACCES' }))).toBeUndefined();
+  });
 });
