@@ -310,6 +310,27 @@ describe('hostile input never crashes, leaks control bytes or writes outside', (
     expect(results.some((r) => r.stderr.includes('\u001b[31merror:'))).toBe(true);
   });
 
+  it('hostile environment variables', { timeout: 120_000 }, async () => {
+    const envs: Array<Record<string, string | null>> = [
+      { MLOPS_USER: `${ESC_TITLE}root${C1_CSI}` },
+      { MLOPS_USER: 'x'.repeat(5000) },
+      { MLOPS_REGISTRY: `reg${ESC_COLOUR}` },
+      { MLOPS_REGISTRY: 'current.csv' },
+      { MLOPS_REGISTRY: '' },
+      { MLOPS_LOG_LEVEL: `loud${ESC_TITLE}` },
+      { FORCE_COLOR: 'banana', NO_COLOR: null },
+      { MLOPS_DOCKER: `does-not-exist${ESC_TITLE}`, MLOPS_KUBECTL: '' },
+      { HOME: null, USER: null, LOGNAME: null, MLOPS_USER: null },
+      { LANG: 'tr_TR.UTF-8', TZ: 'Pacific/Kiritimati' },
+    ];
+    const commands = [['list'], ['show', 'fraud'], ['register', 'envtest', 'fraud-v1.onnx'], ['promote', 'fraud', 'v1.1.0', '--dry-run'], ['drift-check', 'fraud', '--current', 'current.csv'], ['deploy', 'fraud', '--image', 'r.example/x', '--skip-build']];
+    const cases = envs.flatMap((env, i) => [commands[i % commands.length]!, commands[(i + 2) % commands.length]!, commands[(i + 4) % commands.length]!].map((argv) => ({ argv, env })));
+    const results = await runDriver(cases);
+    const ours = (text: string) => text.replace(/\u001b\[(1|2|22|31|32|33|36|39)m/g, '');
+    const problems = results.flatMap((result) => violations({ ...result, stderr: ours(result.stderr), stdout: ours(result.stdout) }));
+    expect(problems.slice(0, 10), `${problems.length} of ${results.length} cases broke the rule`).toEqual([]);
+  });
+
   it('registry files hand-edited, truncated, emptied or replaced by binary garbage', { timeout: 300_000 }, async () => {
     const pristine = join(base, 'pristine-registry');
     const files = await registryFiles(pristine);
