@@ -108,3 +108,30 @@ describe('parseDuration', () => {
     ['-5s', undefined],
   ])('%s -> %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
 });
+
+describe('an alert config file read whole', () => {
+  it('lists every problem at once, each with its file and line', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadYamlSource } = await import('../../src/config.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'mlops-alerts-'));
+    try {
+      const file = join(dir, 'alerts.yaml');
+      await writeFile(file, 'alerts:\n  channels:\n    ops:\n      type: webhook\n      url: ftp://x\n      timeout: 5\n    mail:\n      type: email\n      host: h\n      to: nobody\n');
+      const source = (await loadYamlSource(file, { kind: 'alert config', flag: '--alert-config' }))!;
+      const error = usageError(() => loadAlertChannels(source.value, {}, source));
+      expect(error.message.split('\n')).toEqual([
+        `${file} has 4 problems:`,
+        `  ${file}:5: alerts.channels.ops.url must be an http(s) URL, got "ftp://x"`,
+        `  ${file}:6: alerts.channels.ops.timeout must be a duration like 500ms, 10s or 5m, got 5`,
+        `  ${file}:8: alerts.channels.mail.from is required (one address or a list)`,
+        `  ${file}:10: alerts.channels.mail.to must hold e-mail addresses, got "nobody"`,
+      ]);
+      expect(error.hint).toContain(file);
+      await expect(loadYamlSource(join(dir, 'missing.yaml'), { kind: 'alert config', flag: '--alert-config' })).rejects.toMatchObject({ exitCode: 3, message: `alert config ${join(dir, 'missing.yaml')} (--alert-config) does not exist` });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
