@@ -1,5 +1,5 @@
 // The drift capability: checkDrift (files in, DriftReport out), the HTML report, and the pure
-// statistics that serve and experiment code can reuse.
+// statistics (KS, chi-square, distances, corrections) as pure functions.
 export {
   checkDrift,
   CORRECTIONS,
@@ -35,7 +35,7 @@ export {
   type Correction,
   type Moments,
 } from './stats.js';
-export type { ColumnKind, DataFormat } from './read.js';
+export type { ColumnKind, DataFormat } from './data.js';
 export type {
   CategoricalHistogram,
   CategoricalStats,

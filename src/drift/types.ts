@@ -1,7 +1,7 @@
 // The typed result of a drift check (DriftReport): what `mlops drift-check --json` prints as-is
 // and what renderHtmlReport draws. Every number in it is finite, so it survives JSON.
 import type { Correction } from './stats.js';
-import type { ColumnKind, DataFormat } from './read.js';
+import type { ColumnKind, DataFormat } from './data.js';
 
 /** The statistical tests a feature can be checked with. */
 export type DriftTest = 'ks' | 'psi' | 'wasserstein' | 'chi2' | 'jensenshannon';
