@@ -26,7 +26,16 @@ export class CategoricalBuilder {
   }
 }
 
-export type Builder = NumericBuilder | CategoricalBuilder;
+/** One field of the record being parsed, as text: how records.ts gets whole rows from the parsers. */
+export class FieldText {
+  value = '';
+  missing = 0;
+  add(value: string): void {
+    this.value = value;
+  }
+}
+
+export type Builder = NumericBuilder | CategoricalBuilder | FieldText;
 
 export function nonNumeric(label: string, line: number, column: string, value: string): UsageError {
   const shown = value.length > 40 ? `${value.slice(0, 40)}...` : value;

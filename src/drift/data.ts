@@ -10,6 +10,8 @@ export interface DataFileInfo {
   path: string;
   /** 'reference' or 'current', for messages. */
   role: string;
+  /** The flag that named the file, for hints (default: the role). */
+  flag?: string;
   format: DataFormat;
   gzip: boolean;
   /** Size of the file on disk, in bytes. */

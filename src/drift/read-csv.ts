@@ -7,6 +7,8 @@ import { POW10, PARSE_MISSING, PARSE_OK, parseNumberBytes, parseNumberText, pars
 
 export class CsvParser implements ChunkParser {
   rows = 0;
+  /** Called after each data row is stored (records.ts collects whole rows through it). */
+  onRow?: () => void;
   line = 0;
   private headerSeen = false;
   private readonly width: number;
@@ -161,6 +163,7 @@ export class CsvParser implements ChunkParser {
       }
       if (field !== width) this.widthError(field);
       this.rows++;
+      this.onRow?.();
     }
   }
 
@@ -253,6 +256,7 @@ export class CsvParser implements ChunkParser {
           if (slot >= 0) this.store(slot, buf, starts[field]!, ends[field]!, quoted[field]!);
         }
         this.rows++;
+        this.onRow?.();
       }
     }
     this.line += newlinesInside;

@@ -8,6 +8,8 @@ import { PARSE_INVALID, PARSE_MISSING, PARSE_OK, parseNumberText, parseStatus, s
 
 export class JsonLinesParser implements ChunkParser {
   rows = 0;
+  /** Called after each data row is stored (records.ts collects whole rows through it). */
+  onRow?: () => void;
   shadowRows = 0;
   otherRows = 0;
   line = 0;
@@ -88,6 +90,7 @@ export class JsonLinesParser implements ChunkParser {
       });
     }
     this.rows++;
+    this.onRow?.();
   }
 
   private storeValue(slot: number, request: ColumnRequest, value: unknown): void {

@@ -1,13 +1,11 @@
 // Reading a data file for drift-check: sniff it (sniff.ts), then stream it through the parser of
 // its format (read-csv.ts, read-jsonl.ts) into per-column typed arrays, sorted for KS.
-import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
-import { NotFoundError, UsageError, messageOf } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { CategoricalBuilder, NumericBuilder, type Builder } from './columns.js';
 import { describe, type ChunkParser, type ParseRequest, type ParsedColumn, type ParsedData } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
-import { gzipError } from './sniff.js';
+import { chunksOf, openSource } from './source.js';
 import { sortFloat64 } from './sort.js';
 import { moments } from './stats.js';
 
@@ -32,24 +30,12 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
   const json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, request.width, request.widthSource, request.model, request.since);
   const parser: ChunkParser = csv ?? json!;
 
-  const source = createReadStream(info.path, { highWaterMark: READ_CHUNK });
-  const input = info.gzip ? source.pipe(createGunzip({ chunkSize: 256 * 1024 })) : source;
-  // pipe() does not forward the file's errors to the gunzip stream being iterated.
-  if (input !== source) source.on('error', (error) => input.destroy(error));
+  const source = openSource(info.path, info.role, info.flag);
   let carry: Buffer | undefined;
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-      const used = parser.parse(buf, false);
-      carry = used < buf.length ? buf.subarray(used) : undefined;
-    }
-  } catch (error) {
-    if (error instanceof UsageError || error instanceof NotFoundError) throw error;
-    if (info.gzip) throw gzipError(info.role, info.path, error);
-    throw new UsageError(`cannot read ${label}: ${messageOf(error)}`, `check the --${info.role} path`, 'unreadable_data');
-  } finally {
-    source.destroy();
-    if (input !== source) input.destroy();
+  for await (const chunk of chunksOf(source, info.gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })) {
+    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const used = parser.parse(buf, false);
+    carry = used < buf.length ? buf.subarray(used) : undefined;
   }
   if (carry && carry.length > 0) parser.parse(carry, true);
 
@@ -83,7 +69,7 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
       sortFloat64(values, scratch);
       return { name: column.name, kind: 'numeric', sorted: values, moments: moments(values), missing: builder.missing };
     }
-    return { name: column.name, kind: 'categorical', counts: [...builder.counts], missing: builder.missing };
+    return { name: column.name, kind: 'categorical', counts: [...(builder as CategoricalBuilder).counts], missing: builder.missing };
   });
   return { rows, shadowRows, otherRows, columns };
 }

@@ -1,80 +1,26 @@
 // Sniffing a data file: gzip by magic bytes, then CSV (delimiter, header, which columns look
 // categorical), JSON lines or a prediction log by content, and a row estimate to size buffers.
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
-import { NotFoundError, UsageError, messageOf } from '../errors.js';
+import { UsageError, messageOf } from '../errors.js';
 import { COMMA, NEWLINE, QUOTE, describe, isPlainObject, type DataFileInfo } from './data.js';
 import { isNumericText } from './numbers.js';
 import { isPredictionLogHead, predictionLogWidth } from './read-prediction-log.js';
+import { chunksOf, openSource, type ByteSource } from './source.js';
 
 const SNIFF_BYTES = 256 * 1024;
 const SNIFF_ROWS = 1000;
 
-async function openCheck(path: string, role: string): Promise<number> {
-  let info;
-  try {
-    info = await stat(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new NotFoundError(`${describe(role, path)} does not exist`, `check the --${role} path`, 'data_not_found');
-    }
-    throw new UsageError(`cannot read ${describe(role, path)}: ${messageOf(error)}`, `check the --${role} path`, 'unreadable_data');
-  }
-  if (info.isDirectory()) {
-    throw new UsageError(`${describe(role, path)} is a directory, not a file`, 'pass a CSV, JSON-lines or prediction-log file', 'unreadable_data');
-  }
-  return info.size;
-}
-
-async function readBytes(path: string, role: string, position: number, length: number): Promise<Buffer> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    throw new UsageError(`cannot read ${describe(role, path)}: ${messageOf(error)}`, `check the --${role} path and its permissions`, 'unreadable_data');
-  }
-  try {
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, position);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-export function gzipError(role: string, path: string, error: unknown): UsageError {
-  return new UsageError(
-    `${describe(role, path)} is not readable gzip: ${messageOf(error)}`,
-    'the file starts like gzip but is corrupt or truncated; compress it again or pass the plain file',
-    'bad_gzip',
-  );
-}
-
 /** The decompressed start of a file (up to `max` bytes) and whether that is the whole file. */
-async function readHead(path: string, role: string, gzip: boolean, max: number): Promise<{ head: Buffer; complete: boolean }> {
-  const source = createReadStream(path, gzip ? { highWaterMark: 64 * 1024 } : { start: 0, end: max });
-  const input = gzip ? source.pipe(createGunzip()) : source;
-  if (input !== source) source.on('error', (error) => input.destroy(error));
+async function readHead(source: ByteSource, gzip: boolean, max: number): Promise<{ head: Buffer; complete: boolean }> {
   const chunks: Buffer[] = [];
   let total = 0;
   let complete = true;
-  try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      total += chunk.length;
-      if (total > max) {
-        complete = false;
-        break;
-      }
+  for await (const chunk of chunksOf(source, gzip, { end: max })) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > max) {
+      complete = false;
+      break;
     }
-  } catch (error) {
-    if (gzip) throw gzipError(role, path, error);
-    throw new UsageError(`cannot read ${describe(role, path)}: ${messageOf(error)}`, `check the --${role} path`, 'unreadable_data');
-  } finally {
-    source.destroy();
-    if (input !== source) input.destroy();
   }
   const head = Buffer.concat(chunks);
   return { head: head.subarray(0, Math.min(head.length, max)), complete: complete && head.length <= max };
@@ -148,11 +94,12 @@ function chooseDelimiter(headerLine: string): number {
 }
 
 /** Sniffs a data file: gzip or not, which format, columns, and which columns look categorical. */
-export async function sniffFile(path: string, role: string): Promise<DataFileInfo> {
-  const size = await openCheck(path, role);
-  const magic = await readBytes(path, role, 0, 2);
+export async function sniffFile(path: string, role: string, flag: string = role): Promise<DataFileInfo> {
+  const source = openSource(path, role, flag);
+  const size = await source.size();
+  const magic = await source.read(0, 2);
   const gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
-  const { head, complete } = await readHead(path, role, gzip, SNIFF_BYTES);
+  const { head, complete } = await readHead(source, gzip, SNIFF_BYTES);
   let text = head.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   // A multi-byte character cut at the end of the head decodes as U+FFFD; drop the partial line.
@@ -176,7 +123,7 @@ export async function sniffFile(path: string, role: string): Promise<DataFileInf
   let dataBytes = size;
   if (gzip && complete) dataBytes = head.length;
   else if (gzip && size >= 4) {
-    const trailer = await readBytes(path, role, size - 4, 4);
+    const trailer = await source.read(size - 4, 4);
     dataBytes = Math.max(trailer.readUInt32LE(0), head.length);
   }
 
@@ -213,6 +160,7 @@ export async function sniffFile(path: string, role: string): Promise<DataFileInf
       return {
         path,
         role,
+        flag,
         format: 'prediction-log',
         gzip,
         size,
@@ -234,7 +182,7 @@ export async function sniffFile(path: string, role: string): Promise<DataFileInf
         if (typeof value === 'boolean' || (typeof value === 'string' && !isNumericText(value))) categorical.add(key);
       }
     }
-    return { path, role, format: 'jsonl', gzip, size, columns, categoricalColumns: categorical, delimiter: COMMA, estimatedRows };
+    return { path, role, flag, format: 'jsonl', gzip, size, columns, categoricalColumns: categorical, delimiter: COMMA, estimatedRows };
   }
 
   const records = csvRecords(complete && !text.endsWith('\n') ? `${text}\n` : text, SNIFF_ROWS + 1);
@@ -267,5 +215,5 @@ export async function sniffFile(path: string, role: string): Promise<DataFileInf
   }
   const estimatedRows =
     Math.ceil((dataBytes / Math.max(1, sampledBytes / Math.max(1, dataRecords.length))) * 1.05) + 16;
-  return { path, role, format: 'csv', gzip, size, columns, categoricalColumns: categorical, delimiter, estimatedRows };
+  return { path, role, flag, format: 'csv', gzip, size, columns, categoricalColumns: categorical, delimiter, estimatedRows };
 }
