@@ -2,7 +2,7 @@
 // columns to read (ParseRequest), and what comes back (ParsedData), plus the byte constants.
 import type { Moments } from './stats.js';
 
-export type DataFormat = 'csv' | 'jsonl' | 'prediction-log';
+export type DataFormat = 'csv' | 'jsonl' | 'prediction-log' | 'parquet';
 export type ColumnKind = 'numeric' | 'categorical';
 
 /** What sniffing the start of a file tells: enough to plan which columns to read and how. */
@@ -18,11 +18,15 @@ export interface DataFileInfo {
   size: number;
   /** CSV header or JSON-lines keys (in first-seen order); undefined for prediction logs. */
   columns?: string[];
+  /** Parquet: columns that are lists, maps or structs (not compared). */
+  nestedColumns?: string[];
   /** Columns whose first values include something that is not a number. */
   categoricalColumns: Set<string>;
   /** Prediction logs: the length of `features` in the first non-shadow row, when the head has one. */
   width?: number;
   delimiter: number;
+  /** Data rows seen while sniffing (0: a header-only file); undefined for prediction logs. */
+  sniffedRows?: number;
   /** Rough row count from the file size and the sniffed rows, to size the column buffers once. */
   estimatedRows: number;
 }
@@ -46,6 +50,8 @@ export interface ParseRequest {
   model?: string;
   /** Prediction logs: only rows whose `time` is at or after this (ms since the epoch). */
   since?: number;
+  /** Keep a uniform sample of at most this many rows (reservoir sampling); default: all rows. */
+  maxRows?: number;
 }
 
 export interface ParsedColumn {
@@ -61,7 +67,10 @@ export interface ParsedColumn {
 }
 
 export interface ParsedData {
+  /** Data rows read (all of them, sampled or not). */
   rows: number;
+  /** Rows in the sample the statistics use: rows, or maxRows when the file has more. */
+  sampledRows: number;
   /** Prediction-log rows marked "shadow": copies sent to a shadow model, not traffic. */
   shadowRows: number;
   /** Other prediction-log lines passed over: feedback lines, other models' rows, rows before `since`. */

@@ -168,3 +168,34 @@ export function categoricalFeature(name: string, ref: ParsedColumn, cur: ParsedC
       throw new Error(`test ${test} does not apply to categorical columns`);
   }
 }
+
+/**
+ * The value counts of a numeric column when every value is an integer and the two samples
+ * together have at most `maxDistinct` distinct values; undefined otherwise (stops early).
+ */
+export function integerCounts(reference: Float64Array, current: Float64Array, maxDistinct: number): [Array<[string, number]>, Array<[string, number]>] | undefined {
+  const distinct = new Set<number>();
+  const runs = (sorted: Float64Array): Array<[string, number]> | undefined => {
+    const out: Array<[string, number]> = [];
+    let i = 0;
+    while (i < sorted.length) {
+      const value = sorted[i]!;
+      if (!Number.isInteger(value)) return undefined;
+      distinct.add(value);
+      if (distinct.size > maxDistinct) return undefined;
+      const end = upperBound(sorted, value);
+      out.push([String(value), end - i]);
+      i = end;
+    }
+    return out;
+  };
+  const ref = runs(reference);
+  const cur = ref && runs(current);
+  return ref && cur ? [ref, cur] : undefined;
+}
+
+/** The two-proportion test of the missing share (2 x 2 chi-square, no continuity correction). */
+export function missingShareTest(referenceMissing: number, referenceRows: number, currentMissing: number, currentRows: number): { referenceShare: number; currentShare: number; statistic: number; pValue: number } {
+  const chi = chiSquare([referenceMissing, referenceRows - referenceMissing], [currentMissing, currentRows - currentMissing]);
+  return { referenceShare: referenceMissing / referenceRows, currentShare: currentMissing / currentRows, statistic: chi.statistic, pValue: chi.pValue };
+}

@@ -8,6 +8,8 @@ interface ColumnPlan {
   compared: Array<{ name: string; kind: ColumnKind }>;
   reference: ParseRequest;
   current: ParseRequest;
+  /** Columns left out, for the report's notes. */
+  notes: string[];
 }
 
 function isNamed(info: DataFileInfo): boolean {
@@ -89,9 +91,9 @@ export function planColumns(reference: DataFileInfo, current: DataFileInfo, opti
     }
   }
 
-  // CSV headers are known now; a missing JSON-lines key is found while reading.
+  // CSV headers and Parquet schemas are known now; a missing JSON-lines key is found while reading.
   for (const info of [reference, current]) {
-    if (info.format !== 'csv') continue;
+    if (info.format !== 'csv' && info.format !== 'parquet') continue;
     for (const name of names) {
       if (!info.columns!.includes(name)) {
         const looksHeaderless = info.columns!.every((column) => /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(column));
@@ -110,9 +112,11 @@ export function planColumns(reference: DataFileInfo, current: DataFileInfo, opti
   const compared = names.map((name) => {
     let kind: ColumnKind = 'numeric';
     if (forcedCategorical.has(name)) kind = 'categorical';
-    else if (isNamed(reference) && reference.columns!.includes(name)) {
+    // A header-only reference tells nothing about kinds: the current data decides, and reading
+    // the reference then fails naming it ("has no rows").
+    else if (isNamed(reference) && reference.columns!.includes(name) && reference.sniffedRows !== 0) {
       kind = reference.categoricalColumns.has(name) ? 'categorical' : 'numeric';
-    } else if (isNamed(current) && current.categoricalColumns.has(name) && isNamed(reference)) {
+    } else if (isNamed(current) && current.categoricalColumns.has(name)) {
       kind = 'categorical';
     }
     return { name, kind };
@@ -122,10 +126,23 @@ export function planColumns(reference: DataFileInfo, current: DataFileInfo, opti
     const columns: ColumnRequest[] = compared.map(({ name, kind }) => ({
       name,
       kind,
-      source: info.format === 'csv' ? info.columns!.indexOf(name) : info.format === 'jsonl' ? name : base.indexOf(name),
+      source: info.format === 'csv' ? info.columns!.indexOf(name) : isNamed(info) ? name : base.indexOf(name),
     }));
     if (isNamed(info)) return { info, columns };
     return { info, columns, width: base.length, widthSource: baseSource, model: options.model, since: options.since?.getTime() };
   };
-  return { compared, reference: request(reference), current: request(current) };
+  // Columns a reader might expect to be compared, and are not: say so rather than ignore them.
+  const notes: string[] = [];
+  if (!options.features) {
+    for (const info of [current, reference]) {
+      if (!isNamed(info)) continue;
+      const extra = info.columns!.filter((name) => !names.includes(name));
+      if (extra.length > 0) {
+        const other = info === current ? 'reference' : 'current';
+        const why = expectedColumns ? "not among the model's inputs" : `not in the ${other} data`;
+        notes.push(`${info.role} data has ${extra.length} column${extra.length === 1 ? '' : 's'} ${why}, not compared: ${listColumns(extra)}`);
+      }
+    }
+  }
+  return { compared, reference: request(reference), current: request(current), notes };
 }

@@ -1,7 +1,7 @@
 // The streaming CSV parser: an unquoted fast path that parses numbers while finding delimiters,
 // and a quoted path ("" escapes, newlines inside quotes) that stores a record once it is whole.
 import { UsageError } from '../errors.js';
-import { NumericBuilder, nonNumeric, type Builder } from './columns.js';
+import { NumericBuilder, nonNumeric, type Builder, type RowSampler } from './columns.js';
 import { CR, NEWLINE, QUOTE, type ChunkParser, type ColumnRequest } from './data.js';
 import { POW10, PARSE_MISSING, PARSE_OK, parseNumberBytes, parseNumberText, parseStatus } from './numbers.js';
 
@@ -27,6 +27,7 @@ export class CsvParser implements ChunkParser {
     delimiter: number,
     requests: ColumnRequest[],
     private readonly builders: Builder[],
+    private readonly sampler: RowSampler,
   ) {
     this.width = columns.length;
     this.delimiter = delimiter;
@@ -100,6 +101,7 @@ export class CsvParser implements ChunkParser {
         p += 2;
         continue;
       }
+      this.sampler.nextRow();
       let field = 0;
       for (;;) {
         const slot = field < width ? slotOfField[field]! : -1;
@@ -251,6 +253,7 @@ export class CsvParser implements ChunkParser {
         this.headerSeen = true;
       } else {
         if (starts.length !== this.width) this.widthError(starts.length);
+        this.sampler.nextRow();
         for (let field = 0; field < this.width; field++) {
           const slot = this.slotOfField[field]!;
           if (slot >= 0) this.store(slot, buf, starts[field]!, ends[field]!, quoted[field]!);
@@ -270,7 +273,7 @@ export class CsvParser implements ChunkParser {
         ? parseNumberText(buf.toString('utf8', start, end).replace(/""/g, '"'))
         : parseNumberBytes(buf, start, end);
       if (parseStatus === PARSE_OK) builder.push(value);
-      else if (parseStatus === PARSE_MISSING) builder.missing++;
+      else if (parseStatus === PARSE_MISSING) builder.addMissing();
       else {
         const name = this.columns[this.columnOfSlot(slot)]!;
         throw nonNumeric(this.label, this.line, name, buf.toString('utf8', start, end).trim());
@@ -278,7 +281,7 @@ export class CsvParser implements ChunkParser {
     } else {
       let text = buf.toString('utf8', start, end);
       text = quoted ? text.replace(/""/g, '"') : text.trim();
-      if (text === '') builder.missing++;
+      if (text === '') builder.addMissing();
       else builder.add(text);
     }
   }

@@ -1,7 +1,7 @@
 // The streaming JSON-lines parser: one object per line, keyed by column name; prediction-log rows
 // are recognised and unpacked by read-prediction-log.ts.
 import { UsageError, messageOf } from '../errors.js';
-import { NumericBuilder, type Builder } from './columns.js';
+import { NumericBuilder, type Builder, type RowSampler } from './columns.js';
 import { NEWLINE, isPlainObject, type ChunkParser, type ColumnRequest, type DataFormat } from './data.js';
 import { predictionLogFeatures } from './read-prediction-log.js';
 import { PARSE_INVALID, PARSE_MISSING, PARSE_OK, parseNumberText, parseStatus, setParseStatus } from './numbers.js';
@@ -22,6 +22,7 @@ export class JsonLinesParser implements ChunkParser {
     private readonly format: DataFormat,
     private readonly requests: ColumnRequest[],
     private readonly builders: Builder[],
+    private readonly sampler: RowSampler,
     width: number | undefined,
     private readonly widthSource: string | undefined,
     private readonly model?: string,
@@ -78,11 +79,13 @@ export class JsonLinesParser implements ChunkParser {
           'width_mismatch',
         );
       }
+      this.sampler.nextRow();
       this.requests.forEach((request, slot) => {
         this.present[slot]!++;
         this.storeValue(slot, request, features[request.source as number]);
       });
     } else {
+      this.sampler.nextRow();
       this.requests.forEach((request, slot) => {
         const key = request.source as string;
         if (Object.prototype.hasOwnProperty.call(value, key)) this.present[slot]!++;
@@ -96,7 +99,7 @@ export class JsonLinesParser implements ChunkParser {
   private storeValue(slot: number, request: ColumnRequest, value: unknown): void {
     const builder = this.builders[slot]!;
     if (value === undefined || value === null) {
-      builder.missing++;
+      builder.addMissing();
       return;
     }
     if (builder instanceof NumericBuilder) {
@@ -111,7 +114,7 @@ export class JsonLinesParser implements ChunkParser {
         number = Number.NaN;
       }
       if (parseStatus === PARSE_OK) builder.push(number);
-      else if (parseStatus === PARSE_MISSING) builder.missing++;
+      else if (parseStatus === PARSE_MISSING) builder.addMissing();
       else {
         const shown = typeof value === 'string' ? value : JSON.stringify(value);
         const where = this.format === 'prediction-log' ? `features[${request.source}] ('${request.name}')` : `'${request.name}'`;
@@ -123,7 +126,7 @@ export class JsonLinesParser implements ChunkParser {
       }
     } else {
       const text = typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value);
-      if (text === '') builder.missing++;
+      if (text === '') builder.addMissing();
       else builder.add(text);
     }
   }

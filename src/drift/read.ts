@@ -1,10 +1,11 @@
 // Reading a data file for drift-check: sniff it (sniff.ts), then stream it through the parser of
 // its format (read-csv.ts, read-jsonl.ts) into per-column typed arrays, sorted for KS.
 import { UsageError } from '../errors.js';
-import { CategoricalBuilder, NumericBuilder, type Builder } from './columns.js';
+import { CategoricalBuilder, NumericBuilder, RowSampler, type Builder } from './columns.js';
 import { describe, type ChunkParser, type ParseRequest, type ParsedColumn, type ParsedData } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
+import { readParquet } from './read-parquet.js';
 import { chunksOf, openSource } from './source.js';
 import { sortFloat64 } from './sort.js';
 import { moments } from './stats.js';
@@ -23,23 +24,28 @@ const READ_CHUNK = 1024 * 1024;
 export async function parseDataFile(request: ParseRequest): Promise<ParsedData> {
   const { info, columns: requests } = request;
   const label = describe(info.role, info.path);
+  const sampler = new RowSampler(request.maxRows ?? Infinity);
   const builders: Builder[] = requests.map((column) =>
-    column.kind === 'numeric' ? new NumericBuilder(info.estimatedRows) : new CategoricalBuilder(),
+    column.kind === 'numeric' ? new NumericBuilder(sampler, info.estimatedRows) : new CategoricalBuilder(sampler, info.estimatedRows),
   );
-  const csv = info.format === 'csv' ? new CsvParser(label, info.columns ?? [], info.delimiter, requests, builders) : undefined;
-  const json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, request.width, request.widthSource, request.model, request.since);
-  const parser: ChunkParser = csv ?? json!;
-
-  const source = openSource(info.path, info.role, info.flag);
-  let carry: Buffer | undefined;
-  for await (const chunk of chunksOf(source, info.gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })) {
-    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const used = parser.parse(buf, false);
-    carry = used < buf.length ? buf.subarray(used) : undefined;
+  let rows: number;
+  let json: JsonLinesParser | undefined;
+  if (info.format === 'parquet') {
+    rows = await readParquet(request, builders, sampler);
+  } else {
+    const csv = info.format === 'csv' ? new CsvParser(label, info.columns ?? [], info.delimiter, requests, builders, sampler) : undefined;
+    json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, sampler, request.width, request.widthSource, request.model, request.since);
+    const parser: ChunkParser = csv ?? json!;
+    const source = openSource(info.path, info.role, info.flag);
+    let carry: Buffer | undefined;
+    for await (const chunk of chunksOf(source, info.gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })) {
+      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+      const used = parser.parse(buf, false);
+      carry = used < buf.length ? buf.subarray(used) : undefined;
+    }
+    if (carry && carry.length > 0) parser.parse(carry, true);
+    rows = csv ? csv.rows : json!.rows;
   }
-  if (carry && carry.length > 0) parser.parse(carry, true);
-
-  const rows = csv ? csv.rows : json!.rows;
   const shadowRows = json ? json.shadowRows : 0;
   const otherRows = json ? json.otherRows : 0;
   if (rows === 0) {
@@ -47,7 +53,7 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
     const skipped = passed.length ? ` (skipped: ${passed.join(', ')})` : '';
     throw new UsageError(
       `${label} has no rows${skipped}`,
-      info.format === 'csv' ? 'add data rows under the header line' : 'pass a file with at least one data row',
+      info.format === 'csv' || info.format === 'parquet' ? 'add data rows under the header line' : 'pass a file with at least one data row',
       'empty_data',
     );
   }
@@ -64,12 +70,12 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
   const columns = requests.map((column, slot): ParsedColumn => {
     const builder = builders[slot]!;
     if (builder instanceof NumericBuilder) {
-      const values = builder.values.subarray(0, builder.length);
+      const values = builder.compact();
       if (!scratch || scratch.length < values.length) scratch = new Float64Array(values.length);
       sortFloat64(values, scratch);
       return { name: column.name, kind: 'numeric', sorted: values, moments: moments(values), missing: builder.missing };
     }
-    return { name: column.name, kind: 'categorical', counts: [...(builder as CategoricalBuilder).counts], missing: builder.missing };
+    return { name: column.name, kind: 'categorical', counts: (builder as CategoricalBuilder).counts(), missing: builder.missing };
   });
-  return { rows, shadowRows, otherRows, columns };
+  return { rows, sampledRows: sampler.kept, shadowRows, otherRows, columns };
 }

@@ -2,7 +2,7 @@
 // same sniffing and parsers as drift-check: the one reader of tabular input files, for callers
 // that want rows rather than columns (`register --reference-data`).
 import { UsageError } from '../errors.js';
-import { FieldText } from './columns.js';
+import { FieldText, RowSampler } from './columns.js';
 import { describe, type ChunkParser } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
@@ -23,15 +23,15 @@ export interface TextRecord {
 export async function* readRecords(path: string, role: string, flag: string = role): AsyncGenerator<TextRecord> {
   const info = await sniffFile(path, role, flag);
   const label = describe(role, path);
-  if (info.format === 'prediction-log') {
-    throw new UsageError(`${label} is a prediction log, not a table`, 'pass a CSV file with a header line, or JSON lines keyed by column name', 'bad_format');
+  if (info.format === 'prediction-log' || info.format === 'parquet') {
+    throw new UsageError(`${label} is ${info.format === 'parquet' ? 'Parquet' : 'a prediction log'}, which this reader does not take`, 'pass a CSV file with a header line, or JSON lines keyed by column name', 'bad_format');
   }
   const columns = info.columns!;
   yield { line: 1, fields: [...columns] };
   const fields = columns.map(() => new FieldText());
   const requests = columns.map((name, index) => ({ name, kind: 'categorical' as const, source: info.format === 'csv' ? index : name }));
-  const csv = info.format === 'csv' ? new CsvParser(label, columns, info.delimiter, requests, fields) : undefined;
-  const json = csv ? undefined : new JsonLinesParser(label, 'jsonl', requests, fields, undefined, undefined);
+  const csv = info.format === 'csv' ? new CsvParser(label, columns, info.delimiter, requests, fields, new RowSampler(Infinity)) : undefined;
+  const json = csv ? undefined : new JsonLinesParser(label, 'jsonl', requests, fields, new RowSampler(Infinity), undefined, undefined);
   const parser: ChunkParser & { line: number } = csv ?? json!;
   let pending: TextRecord[] = [];
   const collect = (): void => {

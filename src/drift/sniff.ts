@@ -3,6 +3,7 @@
 import { UsageError, messageOf } from '../errors.js';
 import { COMMA, NEWLINE, QUOTE, describe, isPlainObject, type DataFileInfo } from './data.js';
 import { isNumericText } from './numbers.js';
+import { isParquetMagic, sniffParquet } from './read-parquet.js';
 import { isPredictionLogHead, predictionLogWidth } from './read-prediction-log.js';
 import { chunksOf, openSource, type ByteSource } from './source.js';
 
@@ -97,8 +98,9 @@ function chooseDelimiter(headerLine: string): number {
 export async function sniffFile(path: string, role: string, flag: string = role): Promise<DataFileInfo> {
   const source = openSource(path, role, flag);
   const size = await source.size();
-  const magic = await source.read(0, 2);
-  const gzip = magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  const magic = await source.read(0, 4);
+  if (isParquetMagic(magic)) return sniffParquet(source, size);
+  const gzip = magic.length >= 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   const { head, complete } = await readHead(source, gzip, SNIFF_BYTES);
   let text = head.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -182,7 +184,7 @@ export async function sniffFile(path: string, role: string, flag: string = role)
         if (typeof value === 'boolean' || (typeof value === 'string' && !isNumericText(value))) categorical.add(key);
       }
     }
-    return { path, role, flag, format: 'jsonl', gzip, size, columns, categoricalColumns: categorical, delimiter: COMMA, estimatedRows };
+    return { path, role, flag, format: 'jsonl', gzip, size, columns, categoricalColumns: categorical, delimiter: COMMA, sniffedRows: rows.length, estimatedRows };
   }
 
   const records = csvRecords(complete && !text.endsWith('\n') ? `${text}\n` : text, SNIFF_ROWS + 1);
@@ -215,5 +217,5 @@ export async function sniffFile(path: string, role: string, flag: string = role)
   }
   const estimatedRows =
     Math.ceil((dataBytes / Math.max(1, sampledBytes / Math.max(1, dataRecords.length))) * 1.05) + 16;
-  return { path, role, flag, format: 'csv', gzip, size, columns, categoricalColumns: categorical, delimiter, estimatedRows };
+  return { path, role, flag, format: 'csv', gzip, size, columns, categoricalColumns: categorical, delimiter, sniffedRows: dataRecords.length, estimatedRows };
 }

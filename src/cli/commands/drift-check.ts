@@ -1,5 +1,6 @@
 // mlops drift-check: compare current data with the reference stored at registration
-// (or a --reference file). Exit 0 no drift, 1 drift, 2 bad input, 3 not found.
+// (or a --reference file). Exit 0 no drift, 1 drift, 2 bad input or a sample too small to
+// say "no drift", 3 not found.
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../durations.js';
@@ -61,7 +62,7 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       p: fmt(f.pValue),
       adjusted: fmt(f.adjustedPValue),
       threshold: String(f.threshold),
-      verdict: f.drifted ? ui.c.red('drift') : ui.c.green('ok'),
+      verdict: f.drifted ? ui.c.red('drift') : f.smallSample ? ui.c.yellow('too few') : ui.c.green('ok'),
     })),
     [
       { key: 'feature', header: 'FEATURE' },
@@ -81,14 +82,19 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       : ui.c.green.bold(`no drift in ${subject}: ${report.summary.drifted} of ${report.summary.features} features drifted`),
   );
   ui.info(`${report.rule.description}; reference ${report.reference.rows} rows, current ${report.current.rows} rows`);
+  for (const note of report.notes) ui.info(`note: ${note}`);
+  for (const feature of report.features) {
+    if (feature.note) ui.info(`note: '${feature.name}': ${feature.note}`);
+  }
+  for (const warning of report.warnings) ui.warn(warning);
 }
 
 export const driftCheckCommand: CommandDef = {
   name: 'drift-check',
-  summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input, 3 not found)',
+  summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input or too few rows, 3 not found)',
   arguments: [{ name: 'model', description: 'NAME or NAME@VERSION whose stored reference data to use (default: production)' }],
   options: [
-    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, or a serve prediction log (.gz too)' },
+    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, Parquet, or a serve prediction log (.gz too)' },
     { flags: '--reference <file>', description: "reference data instead of the version's stored sample" },
     { flags: '--features <names>', description: 'only these columns (comma-separated)' },
     { flags: '--categorical <names>', description: 'treat these columns as categories (comma-separated)' },
@@ -97,6 +103,7 @@ export const driftCheckCommand: CommandDef = {
     { flags: '--correction <method>', description: 'multiple-testing correction of p-values', default: 'bh', choices: ['bh', 'bonferroni', 'none'] },
     { flags: '--drift-share <x>', description: 'dataset drift only when at least this share of features drifted (default: any drifted feature)' },
     { flags: '--min-effect <x>', description: 'a significant feature drifts only if its effect reaches this too: Wasserstein in reference SDs (numbers) or Jensen-Shannon distance (categories), e.g. 0.05' },
+    { flags: '--max-rows <n>', description: 'rows kept per file; a uniform random sample beyond, said in the output (default 1000000: under 1 GB peak for 20 columns)' },
     { flags: '--since <time>', description: 'prediction logs: only rows logged since then (a duration such as 1h or 24h, or an ISO time)' },
     { flags: '--report <file>', description: 'also write a self-contained HTML report' },
     { flags: '--alert <channels>', description: 'on drift, alert these channels from mlops.yaml (comma-separated)' },
@@ -135,6 +142,7 @@ export const driftCheckCommand: CommandDef = {
         correction: options.correction as DriftReport['rule']['correction'],
         driftShare: numberFlag(options.driftShare, '--drift-share', { min: 0, max: 1, example: '0.5' }),
         minEffect: numberFlag(options.minEffect, '--min-effect', { min: 0, example: '0.05' }),
+        maxRows: numberFlag(options.maxRows, '--max-rows', { min: 30, integer: true, example: '1000000' }),
         model: target.model,
         since: options.since === undefined ? undefined : sinceTime(String(options.since), ctx.now()),
         onEvent: (event) => spinner.update(event.message),
@@ -166,6 +174,7 @@ export const driftCheckCommand: CommandDef = {
       // A failed alert is reported and never changes the drift exit code.
       reportDeliveries(ctx, await sendAlert(channels, alert, { env: ctx.env, now: ctx.now, onEvent: (e) => e.type === 'alert.retry' && renderAlertEvent(ctx, e) }));
     }
-    return report.drift ? 1 : 0;
+    // Exit 1 on drift; else 2 when a feature's sample was too small to say "ok" (see drift/options.ts).
+    return report.drift ? 1 : report.warnings.length > 0 ? 2 : 0;
   },
 };
