@@ -12,7 +12,7 @@ import { sniffFile } from './sniff.js';
 import { adjustPValues } from './stats.js';
 import type { DatasetSummary, DriftReport, FeatureDrift, MissingTest } from './types.js';
 
-export { CORRECTIONS, DEFAULT_MAX_ROWS, DEFAULT_THRESHOLDS, LOW_CARDINALITY, MIN_SAMPLE, DRIFT_TEST_OPTIONS, DRIFT_TESTS, type DriftCheckOptions } from './options.js';
+export { CORRECTIONS, DEFAULT_MAX_ROWS, DEFAULT_MAX_ROWS_PEAK_MB, DEFAULT_THRESHOLDS, LOW_CARDINALITY, MIN_SAMPLE, DRIFT_TEST_OPTIONS, DRIFT_TESTS, type DriftCheckOptions } from './options.js';
 
 function summarize(info: DataFileInfo, data: ParsedData): DatasetSummary {
   return {

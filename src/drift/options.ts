@@ -102,11 +102,14 @@ export const LOW_CARDINALITY = 5;
 /** Fewer non-missing values than this in either file: the feature's test is flagged as too small. */
 export const MIN_SAMPLE = 30;
 /**
- * Rows kept per file. Measured peak RSS with 20 numeric columns, both files over the cap
- * (test/bench/drift.bench.mjs): see DEFAULT_MAX_ROWS_PEAK_MB. 8 bytes per value, in two worker
- * threads, plus the sort's scratch and Node's baseline.
+ * Rows kept per file. Peak RSS measured with 20 numeric columns, both files 3M rows of gzip CSV
+ * (over the cap): 473 MB at 1,000,000, 798 MB at 2,000,000 (8 bytes a value in two worker
+ * threads, the sort's scratch, Node's baseline). 1M leaves room under 1 GB for string columns,
+ * and KS on 1M values already sees a 0.005-SD shift. test/e2e/drift-memory.test.ts holds it.
  */
-export const DEFAULT_MAX_ROWS = 2_000_000;
+export const DEFAULT_MAX_ROWS = 1_000_000;
+/** The documented bound on peak memory at the default cap, for 20 columns. */
+export const DEFAULT_MAX_ROWS_PEAK_MB = 1024;
 
 export const P_VALUE_TESTS = new Set<DriftTest>(['ks', 'chi2']);
 export function fitsKind(test: DriftTest, kind: ColumnKind): boolean {

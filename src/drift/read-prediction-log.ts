@@ -41,3 +41,13 @@ export function predictionLogFeatures(value: Record<string, unknown>, filter: Lo
   }
   return features;
 }
+
+/**
+ * The files of a rotated log, oldest first: log.N ... log.1, log (serve renames log to log.1 on
+ * rotation, as `ab report` reads them). A window such as --since 1h can reach into log.1.
+ */
+export async function logSegments(path: string, exists: (path: string) => Promise<boolean>): Promise<string[]> {
+  const rotated: string[] = [];
+  for (let index = 1; await exists(`${path}.${index}`); index++) rotated.unshift(`${path}.${index}`);
+  return [...rotated, path];
+}

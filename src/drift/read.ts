@@ -6,6 +6,7 @@ import { describe, type ChunkParser, type ParseRequest, type ParsedColumn, type 
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
 import { readParquet } from './read-parquet.js';
+import { logSegments } from './read-prediction-log.js';
 import { chunksOf, openSource } from './source.js';
 import { sortFloat64 } from './sort.js';
 import { moments } from './stats.js';
@@ -36,14 +37,19 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
     const csv = info.format === 'csv' ? new CsvParser(label, info.columns ?? [], info.delimiter, requests, builders, sampler) : undefined;
     json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, sampler, request.width, request.widthSource, request.model, request.since);
     const parser: ChunkParser = csv ?? json!;
-    const source = openSource(info.path, info.role, info.flag);
-    let carry: Buffer | undefined;
-    for await (const chunk of chunksOf(source, info.gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })) {
-      const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-      const used = parser.parse(buf, false);
-      carry = used < buf.length ? buf.subarray(used) : undefined;
+    // A prediction log is read with its rotated files, oldest first.
+    const paths = info.format === 'prediction-log' ? await logSegments(info.path, (path) => openSource(path, info.role, info.flag).exists()) : [info.path];
+    for (const path of paths) {
+      const source = openSource(path, info.role, info.flag);
+      const gzip = path === info.path ? info.gzip : await source.isGzip();
+      let carry: Buffer | undefined;
+      for await (const chunk of chunksOf(source, gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })) {
+        const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+        const used = parser.parse(buf, false);
+        carry = used < buf.length ? buf.subarray(used) : undefined;
+      }
+      if (carry && carry.length > 0) parser.parse(carry, true);
     }
-    if (carry && carry.length > 0) parser.parse(carry, true);
     rows = csv ? csv.rows : json!.rows;
   }
   const shadowRows = json ? json.shadowRows : 0;

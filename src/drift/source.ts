@@ -17,6 +17,10 @@ export interface ByteSource {
   readonly flag: string;
   /** Size in bytes; NotFoundError when absent. */
   size(): Promise<number>;
+  /** Whether it is there at all (no error). */
+  exists(): Promise<boolean>;
+  /** Whether it starts with gzip's magic bytes. */
+  isGzip(): Promise<boolean>;
   /** Up to `length` bytes from `position` (fewer at the end). */
   read(position: number, length: number): Promise<Buffer>;
   /** The bytes [start, end] (end inclusive, like fs.createReadStream) as a stream of chunks. */
@@ -45,6 +49,18 @@ class LocalFile implements ByteSource {
       throw new UsageError(`${describe(this.role, this.location)} is a directory, not a file`, 'pass a CSV, JSON-lines, Parquet or prediction-log file', 'unreadable_data');
     }
     return info.size;
+  }
+
+  async exists(): Promise<boolean> {
+    return stat(this.location).then(
+      (info) => info.isFile(),
+      () => false,
+    );
+  }
+
+  async isGzip(): Promise<boolean> {
+    const magic = await this.read(0, 2);
+    return magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
   }
 
   async read(position: number, length: number): Promise<Buffer> {

@@ -53,6 +53,7 @@ async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFla
 
 function render(ctx: Ctx, report: DriftReport, target: Target): void {
   const { ui } = ctx;
+  const pct = (share: number) => `${Number((share * 100).toPrecision(3))}%`;
   const fmt = (n: number | null) => (n === null ? '-' : n === 0 ? '0' : Math.abs(n) < 1e-3 ? n.toExponential(2) : n.toFixed(4));
   ui.table(
     report.features.map((f) => ({
@@ -62,6 +63,8 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       p: fmt(f.pValue),
       adjusted: fmt(f.adjustedPValue),
       threshold: String(f.threshold),
+      effect: fmt(f.stats.kind === 'numeric' ? f.stats.wassersteinNormalized : f.stats.jensenShannon),
+      missing: f.missingTest ? `${pct(f.missingTest.referenceShare)} -> ${pct(f.missingTest.currentShare)}${f.missingTest.drifted ? ' (drift)' : ''}` : '-',
       verdict: f.drifted ? ui.c.red('drift') : f.smallSample ? ui.c.yellow('too few') : ui.c.green('ok'),
     })),
     [
@@ -71,6 +74,8 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       { key: 'p', header: 'P-VALUE', align: 'right' },
       { key: 'adjusted', header: 'ADJUSTED', align: 'right' },
       { key: 'threshold', header: 'THRESHOLD', align: 'right' },
+      { key: 'effect', header: 'EFFECT', align: 'right' },
+      { key: 'missing', header: 'MISSING' },
       { key: 'verdict', header: 'VERDICT' },
     ],
   );
@@ -82,6 +87,7 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       : ui.c.green.bold(`no drift in ${subject}: ${report.summary.drifted} of ${report.summary.features} features drifted`),
   );
   ui.info(`${report.rule.description}; reference ${report.reference.rows} rows, current ${report.current.rows} rows`);
+  ui.info('EFFECT: Wasserstein distance in reference SDs (numbers), Jensen-Shannon distance base 2, 0..1 (categories)');
   for (const note of report.notes) ui.info(`note: ${note}`);
   for (const feature of report.features) {
     if (feature.note) ui.info(`note: '${feature.name}': ${feature.note}`);
