@@ -132,7 +132,7 @@ export interface Series {
 
 /** A time series chart with a time x axis and a linear or log10 y axis; a legend names each line. */
 export function lineChart(series: readonly Series[], options: { title: string; yTitle: string; log?: boolean; threshold?: number }): string {
-  const frame: Frame = { width: 640, height: 240, left: 56, right: 140, top: 10, bottom: 40 };
+  const frame: Frame = { width: 660, height: 240, left: 76, right: 140, top: 10, bottom: 40 };
   const transform = (v: number): number => (options.log ? Math.log10(Math.max(v, 1e-300)) : v);
   const values = series.flatMap((s) => s.points.map(([, v]) => transform(v)));
   const times = series.flatMap((s) => s.points.map(([t]) => t));
@@ -144,7 +144,7 @@ export function lineChart(series: readonly Series[], options: { title: string; y
     max = Math.ceil(max);
   }
   if (!(max > min)) max = min + 1;
-  const y = yAxis(frame, max, options.yTitle, (v) => (options.log ? `1e${v}` : formatNumber(v)), min);
+  const y = yAxis(frame, max, options.yTitle, (v) => formatNumber(options.log ? 10 ** v : v), min);
   const t0 = Math.min(...times);
   const t1 = Math.max(...times);
   const plotWidth = frame.width - frame.left - frame.right;

@@ -211,4 +211,38 @@ describe('mlops drift-check', () => {
     const checked = await run('drift-check', 'fraudtsv@v1.0.0', '--current', CURRENT);
     expect(checked.exitCode, checked.stderr).toBe(0);
   });
+
+  it('--record keeps one JSON object per run; drift history shows them as a table, JSON and a trend report', async () => {
+    const first = await run('drift-check', 'fraud', '--current', CURRENT, '--record', '--json');
+    expect(first.exitCode, first.stderr).toBe(0);
+    const recorded = JSON.parse(first.stdout).recorded as string;
+    expect(recorded).toMatch(/models\/fraud\/drift\/\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}\.json$/);
+    expect((await run('drift-check', 'fraud', '--current', DRIFTED, '--record')).exitCode).toBe(1);
+    // A damaged record is skipped with a warning, not fatal; a stray file is ignored.
+    const historyDir = join(registry, 'models', 'fraud', 'drift');
+    await writeFile(join(historyDir, '20260101T000000.000Z-0badf00d.json'), '{"schemaVersion":1,"time":');
+    await writeFile(join(historyDir, 'notes.txt'), 'hello');
+    const table = await run('drift', 'history', 'fraud');
+    expect(table.exitCode, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/TIME \(UTC\)\s+VERDICT\s+AMOUNT/);
+    expect(table.stdout.trim().split('\n')).toHaveLength(3);
+    expect(table.stdout).toMatch(/drift .*\*/);
+    expect(table.stderr).toMatch(/warning: skipped .*0badf00d\.json: not readable JSON/);
+    const json = await run('drift', 'history', 'fraud', '--json', '--report', join(dir, 'trend.html'));
+    const history = JSON.parse(json.stdout);
+    expect(history.records.map((r: { drift: boolean }) => r.drift)).toEqual([false, true]);
+    const velocity = history.records[1].features.find((f: { name: string }) => f.name === 'velocity');
+    expect(velocity).toMatchObject({ test: 'ks', effectUnit: 'W/SD', drifted: true });
+    const html = await readFile(join(dir, 'trend.html'), 'utf8');
+    expect(html).toMatch(/<g class="axis x">/);
+    expect(html).toContain('velocity');
+    // --since in the future of every record: none.
+    const none = await run('drift', 'history', 'fraud', '--since', '2999-01-01', '--json');
+    expect(JSON.parse(none.stdout).records).toEqual([]);
+    expect((await run('drift', 'history', 'fraud', '--since', 'soon')).exitCode).toBe(2);
+    expect((await run('drift', 'history', '../etc')).exitCode).toBe(2);
+    const noModel = await mlops(['drift-check', '--reference', CURRENT, '--current', CURRENT, '--record'], { cwd: dir });
+    expect(noModel.exitCode).toBe(2);
+    expect(expectCleanError(noModel)).toMatch(/--record needs a model/);
+  });
 });

@@ -91,4 +91,36 @@ describe('drift report in a browser', () => {
     expect(errors).toEqual([]);
     await page.close();
   }, 120_000);
+
+  it('draws the drift history trend with time and value axes and a legend per feature', async () => {
+    const registry = join(dir, 'registry');
+    const example = join(ROOT, 'examples', 'fraud');
+    const run = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir });
+    expect((await run('register', 'fraud', join(example, 'fraud-v1.onnx'), '--reference-data', join(example, 'reference.csv'))).exitCode).toBe(0);
+    for (const current of ['current.csv', 'drifted.csv', 'current.csv']) await run('drift-check', 'fraud@v1.0.0', '--current', join(example, current), '--record');
+    const trend = join(dir, 'trend.html');
+    expect((await run('drift', 'history', 'fraud', '--report', trend)).exitCode).toBe(0);
+    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+    await page.goto(pathToFileURL(trend).href);
+    const charts = await page.$$eval('svg', (svgs) =>
+      svgs.map((svg) => ({
+        xLabels: [...svg.querySelectorAll('g.axis.x .tick-label')].map((t) => t.textContent),
+        yLabels: [...svg.querySelectorAll('g.axis.y .tick-label')].map((t) => t.textContent),
+        legend: [...svg.querySelectorAll('.legend-label')].map((t) => t.textContent),
+        points: svg.querySelectorAll('circle').length,
+        threshold: svg.querySelectorAll('line.threshold').length,
+      })),
+    );
+    expect(charts).toHaveLength(2);
+    for (const chart of charts) {
+      expect(chart.xLabels.length).toBeGreaterThanOrEqual(2);
+      expect(chart.xLabels.every((l) => /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$/.test(l!))).toBe(true);
+      expect(chart.yLabels.length).toBeGreaterThanOrEqual(2);
+      expect(chart.legend).toContain('velocity');
+      expect(chart.points).toBe(3 * 10);
+    }
+    expect(charts[0]!.threshold).toBe(1);
+    await page.screenshot({ path: join(ROOT, '.tmp', 'drift-trend.png'), fullPage: true });
+    await page.close();
+  }, 120_000);
 });

@@ -112,6 +112,7 @@ export const driftCheckCommand: CommandDef = {
     { flags: '--max-rows <n>', description: 'rows kept per file; a uniform random sample beyond, said in the output (default 1000000: under 1 GB peak for 20 columns)' },
     { flags: '--since <time>', description: 'prediction logs: only rows logged since then (a duration such as 1h or 24h, or an ISO time)' },
     { flags: '--report <file>', description: 'also write a self-contained HTML report' },
+    { flags: '--record', description: "append this run's summary to the model's drift history in the registry (see mlops drift history)" },
     { flags: '--alert <channels>', description: 'on drift, alert these channels from mlops.yaml (comma-separated)' },
     { flags: '--alert-config <file>', description: 'alert channels file (default: mlops.yaml in the registry)' },
   ],
@@ -120,10 +121,12 @@ export const driftCheckCommand: CommandDef = {
     'mlops drift-check fraud@v1.2.0 --current predictions.jsonl.gz --json',
     'mlops drift-check --reference train.csv --current today.csv --test psi --threshold 0.2',
     'mlops drift-check fraud --current today.csv --report drift.html --alert ops',
-    'mlops drift-check fraud --current predictions.jsonl --since 1h   # hourly cron on the serve log',
+    'mlops drift-check fraud --current predictions.jsonl --since 1h --record   # hourly cron on the serve log',
+    'mlops drift-check --reference train.parquet --current today.parquet --max-rows 200000',
   ],
   async run(ctx, [refText], options) {
     if (!options.current) throw new UsageError('--current FILE is required', 'e.g. mlops drift-check fraud --current today.csv');
+    if (options.record && !refText) throw new UsageError('--record needs a model: the history is kept per model', 'e.g. mlops drift-check fraud --current today.csv --record');
     const target = await resolveTarget(ctx, refText, options.reference as string | undefined);
     // Channels are checked before the (possibly long) check: a typo should not cost a run.
     const alertNames = commaList(options.alert);
@@ -164,7 +167,13 @@ export const driftCheckCommand: CommandDef = {
       await writeFileAtomic(path, renderHtmlReport(report));
       ctx.ui.info(`wrote ${path}`);
     }
-    if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report });
+    let recorded: string | undefined;
+    if (options.record && target.model) {
+      const { historyRecord, recordRun } = await import('../../drift/history.js');
+      recorded = await recordRun(ctx.registryDir, historyRecord(report, target.model, target.version ?? null, ctx.now()));
+      ctx.ui.info(`recorded in ${recorded}`);
+    }
+    if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report, ...(recorded ? { recorded } : {}) });
     else render(ctx, report, target);
     if (report.drift && channels.length) {
       const { driftAlert } = await import('../../alerts/drift.js');
