@@ -2,10 +2,11 @@
 // (snappy, gzip, zstd, brotli, lz4) through the ByteSource's ranged reads, one row group and one
 // column at a time, so memory holds one column chunk beside the sample.
 //
-// Chosen by measurement (test/bench/drift.bench.mjs, 1M x 20 doubles, snappy, 2 shared cores):
-// see the numbers in the bench's output and the commit that added this file. DuckDB's node API
-// (@duckdb/node-api) was the other candidate: a 40 MB native download per platform for a
-// second query engine, against two small pure-JS packages already in the lock file.
+// Chosen by measurement: one file of the bench (1M rows x 20 doubles, snappy, pandas-written,
+// 73 MB), read into 20 Float64Arrays on a shared 2-core machine: this reader 3.0 s CPU and
+// 279 MB peak RSS including the sorts; DuckDB's node API (@duckdb/node-api 1.5, one thread,
+// runAndReadAll + getColumns) 12.8 s CPU and 1,607 MB, and a 70 MB native package per
+// platform. hyparquet's time goes mostly to assembling nullable columns (assembleLists).
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData, type SchemaElement } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
 import { UsageError, messageOf } from '../errors.js';

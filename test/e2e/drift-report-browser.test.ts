@@ -53,7 +53,7 @@ describe('drift report in a browser', () => {
         xLabels: [...svg.querySelectorAll('g.axis.x .tick-label')].map((t) => t.textContent),
         yLabels: [...svg.querySelectorAll('g.axis.y .tick-label')].map((t) => t.textContent),
         // Rendered, not just present: the labels take space on the page.
-        labelWidths: [...svg.querySelectorAll('.tick-label')].map((t) => (t as SVGGraphicsElement).getBBox().width),
+        labelWidths: [...svg.querySelectorAll('.tick-label')].map((t) => (t as unknown as { getBBox(): { width: number } }).getBBox().width),
       })),
     );
     expect(charts).toHaveLength(10);
