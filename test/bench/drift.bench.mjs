@@ -12,7 +12,7 @@
 // Needs a python3 with pandas, scipy and pyarrow (pip install pandas scipy pyarrow; Debian has
 // no python3-pyarrow; MLOPS_BENCH_PYTHON picks another) and /usr/bin/time (apt-get install time).
 import { spawnSync } from 'node:child_process';
-import { closeSync, createWriteStream, existsSync, openSync, writeSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, openSync, writeSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { once } from 'node:events';
@@ -214,10 +214,11 @@ function big() {
     const header = `${Array.from({ length: COLUMNS }, (_, c) => `feature_${c}`).join(',')}\n`;
     writeFileSync(reference, header + lines.slice(0, 5_000).join('\n') + '\n');
     const member = gzipSync(lines.join('\n') + '\n', { level: 9 });
-    const fd = openSync(path, 'w');
+    const fd = openSync(`${path}.tmp`, 'w');
     writeSync(fd, gzipSync(header));
     for (let i = 0; i < 500; i++) writeSync(fd, member);
     closeSync(fd);
+    renameSync(`${path}.tmp`, path);
   }
   const engine = engineCommand(reference, path);
   const run = measure(engine.argv, engine.how);
