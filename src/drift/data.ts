@@ -97,3 +97,18 @@ export interface ChunkParser {
   /** Parses whole records in buf from 0; returns the offset of the first unparsed byte. */
   parse(buf: Buffer, final: boolean): number;
 }
+
+/**
+ * Feeds chunks to a parser in order, carrying a partial record over to the next chunk, and
+ * the rest at the end. Yields after each chunk, so a caller can hand on what was parsed.
+ */
+export async function* feedChunks(parser: ChunkParser, chunks: AsyncIterable<Buffer>): AsyncGenerator<void> {
+  let carry: Buffer | undefined;
+  for await (const chunk of chunks) {
+    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const used = parser.parse(buf, false);
+    carry = used < buf.length ? buf.subarray(used) : undefined;
+    yield;
+  }
+  if (carry && carry.length > 0) parser.parse(carry, true);
+}

@@ -2,7 +2,7 @@
 // its format (read-csv.ts, read-jsonl.ts) into per-column typed arrays, sorted for KS.
 import { UsageError } from '../errors.js';
 import { CategoricalBuilder, NumericBuilder, RowSampler, type Builder } from './columns.js';
-import { describe, type ChunkParser, type ParseRequest, type ParsedColumn, type ParsedData } from './data.js';
+import { describe, feedChunks, type ChunkParser, type ParseRequest, type ParsedColumn, type ParsedData } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
 import { readParquet } from './read-parquet.js';
@@ -42,13 +42,7 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
     for (const path of paths) {
       const source = openSource(path, info.role, info.flag);
       const gzip = path === info.path ? info.gzip : await source.isGzip();
-      let carry: Buffer | undefined;
-      for await (const chunk of chunksOf(source, gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })) {
-        const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-        const used = parser.parse(buf, false);
-        carry = used < buf.length ? buf.subarray(used) : undefined;
-      }
-      if (carry && carry.length > 0) parser.parse(carry, true);
+      for await (const _ of feedChunks(parser, chunksOf(source, gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })));
     }
     rows = csv ? csv.rows : json!.rows;
   }

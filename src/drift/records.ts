@@ -3,7 +3,7 @@
 // that want rows rather than columns (`register --reference-data`).
 import { UsageError } from '../errors.js';
 import { FieldText, RowSampler } from './columns.js';
-import { describe, type ChunkParser } from './data.js';
+import { describe, feedChunks, type ChunkParser } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
 import { sniffFile } from './sniff.js';
@@ -40,14 +40,9 @@ export async function* readRecords(path: string, role: string, flag: string = ro
   };
   if (csv) csv.onRow = collect;
   else json!.onRow = collect;
-  let carry: Buffer | undefined;
-  for await (const chunk of chunksOf(openSource(path, role, flag), info.gzip, { chunkSize: 256 * 1024 })) {
-    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
-    const used = parser.parse(buf, false);
-    carry = used < buf.length ? buf.subarray(used) : undefined;
+  for await (const _ of feedChunks(parser, chunksOf(openSource(path, role, flag), info.gzip, { chunkSize: 256 * 1024 }))) {
     yield* pending;
     pending = [];
   }
-  if (carry && carry.length > 0) parser.parse(carry, true);
   yield* pending;
 }
