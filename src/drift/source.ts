@@ -88,8 +88,19 @@ class LocalFile implements ByteSource {
   }
 }
 
-/** Opens a data location for reading. Local paths today; an s3:// branch goes here. */
+/**
+ * Opens a data location for reading. Local paths today; an s3:// source (the team registry's
+ * client: HeadObject for size, ranged GetObject for read and stream) is one more branch here.
+ */
 export function openSource(location: string, role: string, flag: string = role): ByteSource {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
+  if (scheme !== undefined) {
+    throw new UsageError(
+      `${describe(role, location)}: ${scheme}:// sources are not supported yet`,
+      `download the object and pass the local file to --${flag}`,
+      'unsupported_source',
+    );
+  }
   return new LocalFile(location, role, flag);
 }
 

@@ -180,3 +180,13 @@ describe('--max-rows', () => {
     await expect(checkDrift({ reference: path, current: path, maxRows: 10 })).rejects.toThrow(/max rows 10 is out of range/);
   });
 });
+
+describe('sources', () => {
+  it('an s3:// location is refused by name with exit 2 until the object-store client is wired', async () => {
+    const path = file('local.csv', ['v', '1']);
+    const error = await checkDrift({ reference: path, current: 's3://bucket/today.csv' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UsageError);
+    expect((error as UsageError).message).toBe('current data s3://bucket/today.csv: s3:// sources are not supported yet');
+    expect((error as UsageError).exitCode).toBe(2);
+  });
+});

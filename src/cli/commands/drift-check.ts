@@ -22,6 +22,11 @@ function sinceTime(text: string, now: Date): Date {
   return new Date(at);
 }
 
+/** A URL (s3://...) is passed on as is; anything else is a path relative to the working folder. */
+function dataLocation(cwd: string, text: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : resolve(cwd, text);
+}
+
 interface Target {
   model?: string;
   version?: string;
@@ -33,7 +38,7 @@ interface Target {
 async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFlag: string | undefined): Promise<Target> {
   if (!refText) {
     if (!referenceFlag) throw new UsageError('drift-check needs a model (NAME[@VERSION]) or --reference FILE', 'e.g. mlops drift-check fraud --current today.csv');
-    return { reference: resolve(ctx.cwd, referenceFlag) };
+    return { reference: dataLocation(ctx.cwd, referenceFlag) };
   }
   const { name, ref } = parseModelRef(refText);
   const registry = await Registry.open(ctx.registryDir);
@@ -45,7 +50,7 @@ async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFla
   return {
     model: name,
     version: record.version,
-    reference: referenceFlag ? resolve(ctx.cwd, referenceFlag) : stored!,
+    reference: referenceFlag ? dataLocation(ctx.cwd, referenceFlag) : stored!,
     expectedColumns: record.reference_data?.columns.map((c) => c.name),
     expectedWidth: featureWidth(record.signature),
   };
@@ -141,7 +146,7 @@ export const driftCheckCommand: CommandDef = {
     try {
       report = await checkDrift({
         reference: target.reference,
-        current: resolve(ctx.cwd, String(options.current)),
+        current: dataLocation(ctx.cwd, String(options.current)),
         features: commaList(options.features),
         categorical: commaList(options.categorical),
         expectedColumns: target.expectedColumns,
