@@ -147,11 +147,19 @@ export async function readParquet(request: ParseRequest, builders: Builder[], sa
           onChunk: ({ columnData, rowStart }) => {
             const from = Math.max(0, groupStart - rowStart);
             const to = Math.min(columnData.length, groupStart + groupRows - rowStart);
+            const offset = rowStart - groupStart;
+            const numeric = builder instanceof NumericBuilder ? builder : undefined;
             for (let i = from; i < to; i++) {
-              const row = rowStart + i - groupStart;
-              sampler.slot = slots[row]!;
-              if (sampler.slot < 0 && !(columnData[i] === null || columnData[i] === undefined)) continue;
-              storeValue(builder, columnData[i], label, name, rowStart + i);
+              const value: unknown = columnData[i];
+              sampler.slot = slots[offset + i]!;
+              // The common case first: a number (float, double, int32), kept or not.
+              if (numeric !== undefined && typeof value === 'number') {
+                if (value === value) numeric.push(value);
+                else numeric.addMissing();
+                continue;
+              }
+              if (sampler.slot < 0 && !(value === null || value === undefined)) continue;
+              storeValue(builder, value, label, name, rowStart + i);
             }
           },
         });
