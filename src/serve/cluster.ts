@@ -6,11 +6,13 @@ import { fileURLToPath } from 'node:url';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { UsageError } from '../errors.js';
 import { fromWorker, type OnServeEvent } from './events.js';
-import type { FeedbackAnswer } from './app.js';
+import type { FeedbackAnswer } from './feedback.js';
 import { deserializeError, isMessage, type ToPrimary, type ToWorker } from './cluster-protocol.js';
 import { aggregateWorkerMetrics } from './metrics.js';
 import type { ServePlan } from './options.js';
-import { connectUrl, createLogSink, type ServedVersion, type ServerHandle } from './server.js';
+import { connectUrl, createLogSink } from './http-server.js';
+import type { ServedVersion } from './models.js';
+import type { ServerHandle } from './handle.js';
 
 const METRICS_TIMEOUT_MS = 3_000;
 const FEEDBACK_TIMEOUT_MS = 3_000;

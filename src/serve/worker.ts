@@ -4,13 +4,14 @@
 // disconnects and the event loop ends by itself.
 import cluster from 'node:cluster';
 import { Registry } from '../registry/registry.js';
-import { ServeApp, type FeedbackAnswer } from './app.js';
+import { ServeApp } from './app.js';
+import type { FeedbackAnswer } from './feedback.js';
 import { isMessage, serializeError, type ToPrimary, type ToWorker } from './cluster-protocol.js';
 import type { ServeEvent } from './events.js';
 import { ServeMetrics } from './metrics.js';
 import type { ServePlan } from './options.js';
-import type { LogSink } from './prediction-log.js';
-import { closeHttpServer, createHttpServer, listen } from './server.js';
+import type { LogSink } from '../prediction-log/index.js';
+import { closeHttpServer, createHttpServer, listen } from './http-server.js';
 
 const LOG_FLUSH_MS = 50;
 const LOG_FLUSH_BYTES = 256 * 1024;
