@@ -99,6 +99,9 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
   const byExperiment = new Map<string, Map<string, Accumulator>>();
   const models = new Map<string, Set<string>>();
   const seenFeedback = new Set<string>();
+  // Feedback another replica recorded (joined: false) waits for its prediction row, from any log.
+  const predictionsByKey = new Map<string, { experiment: string; variant: string; prediction: unknown }>();
+  const unjoined: Array<{ key: string; label?: unknown; outcome?: unknown }> = [];
   let skippedLines = 0;
   const accumulator = (experiment: string, variant: string) => {
     let variants = byExperiment.get(experiment);
@@ -116,6 +119,10 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
       }
       const row = entry.row;
       if (row.shadow === true) continue;
+      if (entry.kind === 'feedback' && entry.row.joined === false) {
+        unjoined.push({ key: `${String(entry.row.request_id)}:${String(entry.row.row ?? 0)}`, label: entry.row.label, outcome: entry.row.outcome });
+        continue;
+      }
       const experiment = row.experiment;
       const variant = row.variant;
       if (typeof experiment !== 'string' || typeof variant !== 'string') continue;
@@ -135,11 +142,23 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
         else skippedLines++;
       } else {
         acc.rows++;
-        if (typeof row.request_id === 'string') acc.requestIds.add(row.request_id);
+        if (typeof row.request_id === 'string') {
+          acc.requestIds.add(row.request_id);
+          if ('prediction' in row) predictionsByKey.set(`${row.request_id}:${String(row.row ?? 0)}`, { experiment, variant, prediction: row.prediction });
+        }
       }
     }
   } catch (error) {
     throw new UsageError(`cannot read ${logPath}: ${messageOf(error)}`, 'check the path and permissions');
+  }
+
+  for (const feedback of unjoined) {
+    const prediction = predictionsByKey.get(feedback.key);
+    if (!prediction || seenFeedback.has(feedback.key)) continue;
+    seenFeedback.add(feedback.key);
+    const acc = accumulator(prediction.experiment, prediction.variant);
+    if (feedback.label !== undefined && feedback.label !== null) acc.labels.push({ prediction: labelText(prediction.prediction), label: labelText(feedback.label) });
+    else if (typeof feedback.outcome === 'number' && Number.isFinite(feedback.outcome)) acc.outcomes.push(feedback.outcome);
   }
 
   const experiments = [...byExperiment.keys()].sort();

@@ -3,7 +3,10 @@
 
 /** One prediction log row (README "Prediction log"). */
 export interface PredictionRow {
+  /** Made by the server: the key feedback joins on. */
   request_id: string;
+  /** The client's X-Request-Id, when it sent one (for its own tracing; never a join key). */
+  client_request_id?: string;
   time: string;
   model: string;
   version: string;
@@ -12,21 +15,29 @@ export interface PredictionRow {
   row?: number;
   features: number[] | null;
   outputs: Record<string, unknown>;
+  /** The answer's prediction for this row (the class or value returned); feedback joins to it. */
+  prediction?: unknown;
   latency_ms: number;
   shadow?: true;
 }
 
-/** Joined ground truth: carries the prediction, so sampled-out predictions still count. */
+/**
+ * Ground truth. Joined (the replica that served the request still held it): carries the
+ * model, variant and prediction, so sampled-out predictions still count. Unjoined
+ * (`joined: false`, another replica served it): only the request id, row and label or
+ * outcome; readers join it to the prediction row of the same request_id in any log.
+ */
 export interface FeedbackRow {
   type: 'feedback';
   request_id: string;
   time: string;
-  model: string;
-  version: string;
-  variant: string;
+  joined?: false;
+  model?: string;
+  version?: string;
+  variant?: string;
   experiment?: string;
   row?: number;
-  prediction: unknown;
+  prediction?: unknown;
   label?: unknown;
   outcome?: number;
   correct?: boolean;

@@ -1,7 +1,7 @@
 // The serving core of one process, and its HTTP dispatcher: it owns the models, the
 // inference pipeline and the feedback memory, hands each request to the protocol module
 // that claims its path (src/serve/protocols/), and turns what they throw into answers.
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { messageOf } from '../errors.js';
 import type { LogSink } from '../prediction-log/index.js';
@@ -163,8 +163,9 @@ export class ServeApp implements ServeCore {
     }
     // A bug, not the client's fault: answer 500, tell the operator, keep serving.
     context.model?.error('internal');
-    this.deps.onEvent({ type: 'internal_error', level: 'error', message: `${request.method} ${context.route}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}` });
-    this.reply(exchange, 500, { error: `internal error: ${messageOf(error)}` });
+    const where = error instanceof Error ? error.stack?.split('\n').find((line) => line.trim().startsWith('at '))?.trim() : undefined;
+    this.deps.onEvent({ type: 'internal_error', level: 'error', message: `${request.method} ${context.route}: ${messageOf(error).split('\n')[0]}${where ? ` (${where})` : ''}` });
+    this.reply(exchange, 500, { error: `internal error: ${messageOf(error).split('\n')[0]}` });
   }
 
   // ---------------------------------------------------------------- ServeCore, for the protocol modules
@@ -199,9 +200,26 @@ export class ServeApp implements ServeCore {
     return typeof header === 'string' && header !== '' ? header : undefined;
   }
 
-  requestId(request: IncomingMessage): string {
+  requestId(_request: IncomingMessage): string {
+    // Server-made, always: a client-chosen id could collide with (and replace) another's
+    // prediction held for feedback. The client's X-Request-Id is kept as client_request_id.
+    return randomUUID();
+  }
+
+  clientRequestId(request: IncomingMessage): string | undefined {
     const header = request.headers['x-request-id'];
-    return typeof header === 'string' && header.length > 0 && header.length <= 128 ? header : randomUUID();
+    return typeof header === 'string' && header.length > 0 ? header.slice(0, 128) : undefined;
+  }
+
+  authorize(exchange: Exchange): void {
+    const token = this.deps.plan.authToken;
+    if (token === undefined) return;
+    const header = exchange.request.headers.authorization;
+    const given = typeof header === 'string' && header.startsWith('Bearer ') ? Buffer.from(header.slice('Bearer '.length)) : undefined;
+    const expected = Buffer.from(token);
+    if (!given || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new HttpError(401, `${exchange.context.route} needs Authorization: Bearer <token> (the server was started with --auth-token-env)`, 'unauthorized');
+    }
   }
 }
 

@@ -10,7 +10,8 @@ import type { FeedbackAnswer } from './feedback.js';
 import { deserializeError, isMessage, type ToPrimary, type ToWorker } from './cluster-protocol.js';
 import { aggregateWorkerMetrics } from './metrics.js';
 import type { ServePlan } from './options.js';
-import { connectUrl, createLogSink } from './http-server.js';
+import { createServer } from 'node:http';
+import { connectUrl, createLogSink, listen } from './http-server.js';
 import type { ServedVersion } from './models.js';
 import type { ServerHandle } from './handle.js';
 
@@ -171,6 +172,8 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
     const worker = cluster.fork();
     workers.set(worker.id, worker);
     worker.on('message', (message: unknown) => onMessage(worker, message));
+    // An IPC write to a worker that is exiting (EPIPE) is not news: its 'exit' says what happened.
+    worker.on('error', () => undefined);
     worker.once('exit', (code, signal) => {
       workers.delete(worker.id);
       readyWorkers.delete(worker.id);
@@ -203,7 +206,7 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
             worker.once('exit', () => resolve());
             if (failed) worker.kill('SIGKILL');
             else send(worker, { type: 'mlops:drain', delayMs });
-            setTimeout(() => worker.process.kill('SIGKILL'), delayMs + 30_000 + EXIT_GRACE_MS).unref();
+            setTimeout(() => worker.process.kill('SIGKILL'), delayMs + plan.drainTimeoutMs + EXIT_GRACE_MS).unref();
           }),
       );
       await Promise.all(exits);
@@ -214,6 +217,12 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
     return stopping;
   };
 
+  // Workers listen only once their models are loaded: find a taken port now, not after the load.
+  if (plan.port !== 0) {
+    const probe = createServer();
+    await listen(probe, plan.port, plan.host);
+    await new Promise((resolve) => probe.close(resolve));
+  }
   for (let i = 0; i < plan.workers; i++) fork();
   const port = await listening;
   const url = connectUrl(plan.host, port);

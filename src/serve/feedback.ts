@@ -67,6 +67,31 @@ export class FeedbackMemory {
     this.recentRows += entry.predictions.length;
   }
 
+  /**
+   * Feedback for a request this process does not hold (another replica served it, or it
+   * was evicted), after apply() found the body valid: written with `joined: false`, for
+   * the readers of the logs to join by request id. 202: recorded, not yet joined.
+   */
+  recordUnjoined(body: Record<string, unknown>): FeedbackAnswer {
+    const requestId = String(body.request_id);
+    const row = typeof body.row === 'number' && Number.isInteger(body.row) && body.row >= 0 ? body.row : undefined;
+    if (body.row !== undefined && row === undefined) return { status: 400, body: { error: '"row" must be a whole number >= 0 (the row of that request)' } };
+    const hasLabel = body.label !== undefined && body.label !== null;
+    const line: FeedbackRow = {
+      type: 'feedback',
+      request_id: requestId,
+      time: this.deps.now().toISOString(),
+      joined: false,
+      ...(row !== undefined && row > 0 ? { row } : {}),
+      ...(hasLabel ? { label: body.label } : { outcome: body.outcome as number }),
+    };
+    if (!this.deps.log) {
+      return { status: 404, body: { error: `unknown request_id ${JSON.stringify(requestId.slice(0, 100))}: not served here, and this server keeps no prediction log to record it in (start it with --log)` } };
+    }
+    this.deps.log.write(`${JSON.stringify(line)}\n`);
+    return { status: 202, body: { request_id: requestId, recorded: true, joined: false, ...(hasLabel ? { label: body.label } : { outcome: body.outcome }) } };
+  }
+
   /** Join a label or outcome to a remembered prediction; plain JSON in and out (cluster IPC). */
   apply(body: Record<string, unknown>): FeedbackAnswer {
     const requestId = body.request_id;

@@ -2,7 +2,7 @@
 import type { ServedVersion } from './models.js';
 
 export interface ServerHandle {
-  /** Where a client on this machine reaches the server (0.0.0.0 -> 127.0.0.1). */
+  /** The bound address, e.g. http://127.0.0.1:8000 (http://0.0.0.0:8000 with --host 0.0.0.0). */
   url: string;
   host: string;
   port: number;

@@ -1,14 +1,15 @@
 // The HTTP listener shared by the in-process server and the cluster workers: listening
 // with one-line errors, the timeouts a load balancer wants, and the closing of a drain.
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
 import { UsageError } from '../errors.js';
 import { RotatingLogWriter, type LogSink } from '../prediction-log/index.js';
 import type { ServeApp } from './app.js';
 import type { OnServeEvent } from './events.js';
 import type { ServePlan } from './options.js';
 
-/** How long in-flight requests get after the listener closes before their sockets are cut. */
-const IN_FLIGHT_GRACE_MS = 30_000;
+/** net.Server's close: stops accepting and leaves the open connections alone. */
+const netClose = NetServer.prototype.close;
 
 export function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,12 +34,30 @@ export function listen(server: Server, port: number, host: string): Promise<numb
   });
 }
 
+/** The address as bound (0.0.0.0 stays 0.0.0.0: what is printed is what listens). */
 export function connectUrl(host: string, port: number): string {
-  const reachable = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host;
-  return `http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}`;
+  const bound = host === '' ? '0.0.0.0' : host;
+  return `http://${bound.includes(':') ? `[${bound}]` : bound}:${port}`;
 }
 
-/** An http.Server with the timeouts a server behind a load balancer wants. */
+interface SocketState {
+  /** Requests received on it and not yet answered. */
+  busy: number;
+  bytesRead: number;
+  /** Consecutive drain sweeps that found it with no request and no new byte. */
+  idleSweeps: number;
+}
+
+interface Tracker {
+  sockets: Map<Socket, SocketState>;
+  connections: number;
+}
+
+const trackers = new WeakMap<Server, Tracker>();
+/** Drain sweeps: a connection idle through two of them (>= 50 ms, two event-loop polls) has no request on its way. */
+const SWEEP_MS = 50;
+
+/** An http.Server with the timeouts a server behind a load balancer wants, and its connections tracked for the drain. */
 export function createHttpServer(app: ServeApp): Server {
   const server = createServer({ keepAliveTimeout: 65_000, headersTimeout: 66_000, requestTimeout: 120_000 }, app.handle);
   // Garbage that is not HTTP at all: answer 400 and drop the socket, never throw.
@@ -46,20 +65,71 @@ export function createHttpServer(app: ServeApp): Server {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     else socket.destroy();
   });
+  const tracker: Tracker = { sockets: new Map(), connections: 0 };
+  trackers.set(server, tracker);
+  server.on('connection', (socket: Socket) => {
+    tracker.connections++;
+    tracker.sockets.set(socket, { busy: 0, bytesRead: 0, idleSweeps: 0 });
+    socket.once('close', () => tracker.sockets.delete(socket));
+  });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const state = tracker.sockets.get(request.socket as Socket);
+    if (!state) return;
+    state.busy++;
+    state.idleSweeps = 0;
+    response.once('close', () => state.busy--);
+  });
   return server;
 }
 
-/** Stop an http.Server: no new connections, idle ones closed, busy ones cut after a grace period. */
-export async function closeHttpServer(server: Server, app: ServeApp): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  await app.idle();
-  const timer = setTimeout(() => server.closeAllConnections(), IN_FLIGHT_GRACE_MS);
-  // Connections that finished their last response close themselves (connection: close).
-  const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The drain of one listener: every request already received (or already on its way) is
+ * answered, with `connection: close`; then the server is closed. In order:
+ * 1. keep accepting until a sweep passes with no new connection: connections a client
+ *    opened before the signal sit in the kernel's backlog (or the cluster primary's
+ *    queue) and closing the listener would reset them;
+ * 2. stop accepting, without http's close(), which would also cut idle keep-alive
+ *    connections at once, racing a request a client has just sent on one;
+ * 3. close a connection once it has been idle (no request, no new byte) through two
+ *    sweeps; after `timeoutMs` (--drain-timeout) cut whatever is left.
+ */
+export async function closeHttpServer(server: Server, app: ServeApp, timeoutMs: number): Promise<void> {
+  const tracker = trackers.get(server)!;
+  const deadline = Date.now() + timeoutMs;
+  // One full event-loop turn (timers, then the poll that accepts), then quiet sweeps.
+  await sleep(0);
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  while (Date.now() < deadline) {
+    const before = tracker.connections;
+    await sleep(SWEEP_MS);
+    if (tracker.connections === before) break;
+  }
+  const closed = new Promise<void>((resolve) => netClose.call(server, () => resolve()));
+  await new Promise<void>((resolve) => {
+    const sweep = () => {
+      for (const [socket, state] of tracker.sockets) {
+        if (state.busy > 0 || socket.bytesRead !== state.bytesRead) {
+          state.bytesRead = socket.bytesRead;
+          state.idleSweeps = 0;
+        } else if (++state.idleSweeps >= 2) {
+          socket.destroy();
+        }
+      }
+      if (tracker.sockets.size === 0 || Date.now() >= deadline) {
+        for (const socket of tracker.sockets.keys()) socket.destroy();
+        clearInterval(timer);
+        resolve();
+      }
+    };
+    const timer = setInterval(sweep, SWEEP_MS);
+  });
   await closed;
+  // Handlers whose client was cut at the deadline may still be finishing: not past the deadline.
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([app.idle(), new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
   clearTimeout(timer);
-  clearInterval(idleSweep);
 }
 
 export function createLogSink(plan: ServePlan, onEvent: OnServeEvent): LogSink | undefined {

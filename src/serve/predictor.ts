@@ -57,10 +57,13 @@ export class Predictor {
   }
 
   /** Log, remember for feedback, and copy to shadows: all after the answer is on its way. */
-  afterPrediction(served: Served, route: Route, rows: Rows, result: BatchResult, requestId: string, time: string, predictions: unknown[]): void {
+  afterPrediction(served: Served, route: Route, rows: Rows, result: BatchResult, requestId: string, time: string, predictions: unknown[], clientRequestId?: string): void {
     const log = this.deps.log;
     const sampled = log !== undefined && this.deps.plan.log !== undefined && (this.deps.plan.log.sample >= 1 || this.deps.random() < this.deps.plan.log.sample);
-    if (sampled) log.write(logLines({ request_id: requestId, time, model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}) }, rows, result));
+    if (sampled) {
+      const base = { request_id: requestId, ...(clientRequestId ? { client_request_id: clientRequestId } : {}), time, model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}) };
+      log.write(logLines(base, rows, result, false, predictions));
+    }
     this.deps.feedback.remember(requestId, { model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}), predictions, metrics: route.metrics, answered: false });
     if (served.shadows.length) setImmediate(() => this.runShadows(served, rows, requestId, sampled));
   }
@@ -115,10 +118,11 @@ export class Predictor {
 
 /** The prediction-log lines of one inference: one JSON line per row (shadow rows marked). */
 function logLines(
-  base: Pick<PredictionRow, 'request_id' | 'time' | 'model' | 'version' | 'variant' | 'experiment'>,
+  base: Pick<PredictionRow, 'request_id' | 'client_request_id' | 'time' | 'model' | 'version' | 'variant' | 'experiment'>,
   rows: Rows,
   result: BatchResult,
   shadow = false,
+  predictions?: unknown[],
 ): string {
   const latency = Math.round(result.seconds * 1e6) / 1000;
   let lines = '';
@@ -128,6 +132,7 @@ function logLines(
       ...(rows.rows > 1 ? { row: i } : {}),
       features: rows.raw[i] as number[],
       outputs: outputsRow(result.outputs, result.offset + i),
+      ...(predictions ? { prediction: predictions[i] } : {}),
       latency_ms: latency,
       ...(shadow ? { shadow: true as const } : {}),
     };

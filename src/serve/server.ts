@@ -53,7 +53,7 @@ async function startInProcess(plan: ServePlan, source: ModelSource, onEvent: OnS
       if (!failedStart) onEvent({ type: 'draining', level: 'info', message: `draining: readiness is false${delayMs ? `, still answering for ${delayMs} ms` : ''}, in-flight requests finish` });
       app.beginDrain();
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      await closeHttpServer(server, app);
+      await closeHttpServer(server, app, plan.drainTimeoutMs);
       await app.dispose();
       if (!failedStart) onEvent({ type: 'drained', level: 'info', message: 'drained: every request answered, log flushed' });
       resolveClosed();

@@ -95,12 +95,14 @@ async function start(plan: ServePlan): Promise<void> {
   stopServer = async (delayMs) => {
     current.beginDrain();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    await closeHttpServer(server, current);
+    await closeHttpServer(server, current, plan.drainTimeoutMs);
     await current.dispose();
   };
+  // Load and warm before listening: the primary hands connections only to workers that
+  // listen, so a request never reaches a worker that is still loading (honest readiness).
+  await app.load();
   const port = await listen(server, plan.port, plan.host);
   await send({ type: 'mlops:listening', port });
-  await app.load();
   await send({ type: 'mlops:ready', models: app.describe() });
 }
 

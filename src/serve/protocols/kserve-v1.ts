@@ -18,7 +18,7 @@ export function kserveV1Protocol(core: ServeCore): ProtocolModule {
     const result = await core.predictor.infer(route, rows);
     const { predictions } = answerRows(route.model.plan, result.outputs, result.offset, rows.rows);
     core.reply(exchange, 200, { predictions }, { 'x-request-id': requestId, 'x-model-version': route.model.version, 'x-variant': route.variant });
-    core.predictor.afterPrediction(served, route, rows, result, requestId, core.now().toISOString(), predictions);
+    core.predictor.afterPrediction(served, route, rows, result, requestId, core.now().toISOString(), predictions, core.clientRequestId(request));
   }
 
   return {

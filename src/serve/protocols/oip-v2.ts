@@ -25,7 +25,9 @@ export function oipV2Protocol(core: ServeCore): ProtocolModule {
     if (body.parameters !== undefined && !isObject(body.parameters)) throw new HttpError(400, '"parameters" must be an object', 'validation');
     const tensors = tensorsFromV2(body, model);
     const fetch = requestedOutputs(body, model);
-    const requestId = typeof body.id === 'string' && body.id !== '' ? body.id : core.requestId(request);
+    // "id" is the client's (echoed, as the protocol asks); the feedback key is the server's.
+    const requestId = core.requestId(request);
+    const clientId = typeof body.id === 'string' && body.id !== '' ? body.id.slice(0, 128) : core.clientRequestId(request);
     let outputs: Outputs;
     let offset = 0;
     let rows = 1;
@@ -58,13 +60,13 @@ export function oipV2Protocol(core: ServeCore): ProtocolModule {
     core.reply(exchange, 200, {
       model_name: model.name,
       model_version: model.version,
-      id: requestId,
-      parameters: { variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}) },
+      id: clientId ?? requestId,
+      parameters: { request_id: requestId, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}) },
       outputs: outputTensors,
     });
     if (tabular) {
       const { predictions } = answerRows(model.plan, tabular.result.outputs, tabular.result.offset, rows);
-      core.predictor.afterPrediction(served, route, tabular.rows, tabular.result, requestId, core.now().toISOString(), predictions);
+      core.predictor.afterPrediction(served, route, tabular.rows, tabular.result, requestId, core.now().toISOString(), predictions, clientId);
     }
   }
 

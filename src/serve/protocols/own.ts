@@ -13,10 +13,11 @@ export function ownProtocol(core: ServeCore): ProtocolModule {
     context.model = route.metrics;
     const rows = rowsFromBody(body, route.model);
     const requestId = core.requestId(request);
+    const clientRequestId = core.clientRequestId(request);
     const result = await core.predictor.infer(route, rows);
     const time = core.now().toISOString();
     const plan = route.model.plan;
-    const about = { model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}), request_id: requestId, timestamp: time };
+    const about = { model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}), request_id: requestId, ...(clientRequestId ? { client_request_id: clientRequestId } : {}), timestamp: time };
     let answer: Record<string, unknown>;
     let predictions: unknown[];
     if (body.features !== undefined) {
@@ -29,16 +30,17 @@ export function ownProtocol(core: ServeCore): ProtocolModule {
       answer = { predictions, ...(rowsAnswer.probabilities ? { probabilities: rowsAnswer.probabilities } : {}), ...about };
     }
     core.reply(exchange, 200, answer);
-    core.predictor.afterPrediction(served, route, rows, result, requestId, time, predictions);
+    core.predictor.afterPrediction(served, route, rows, result, requestId, time, predictions, clientRequestId);
   }
 
   async function feedback(exchange: Exchange): Promise<void> {
+    core.authorize(exchange);
     const body = await core.readJsonObject(exchange.request);
-    const answer = core.feedback.apply(body);
-    if (answer.status === 404 && core.remoteFeedback) {
-      const remote = await core.remoteFeedback(body);
-      return core.reply(exchange, remote.status, remote.body);
-    }
+    let answer = core.feedback.apply(body);
+    if (answer.status === 404 && core.remoteFeedback) answer = await core.remoteFeedback(body);
+    // Served by another replica (or forgotten here): record it unjoined; `ab report` and the
+    // accuracy evaluation join it to the prediction row in that replica's log.
+    if (answer.status === 404) answer = core.feedback.recordUnjoined(body);
     core.reply(exchange, answer.status, answer.body);
   }
 

@@ -50,7 +50,12 @@ export interface ServeCore {
   requireReady(): void;
   /** The sticky A/B key: body user_id, V2 parameters.user_id, or X-User-Id. */
   userId(request: IncomingMessage, body: Record<string, unknown> | undefined): string | undefined;
+  /** A new server-made id: the key feedback joins on. */
   requestId(request: IncomingMessage): string;
+  /** The client's own X-Request-Id, kept beside the server's (never the join key). */
+  clientRequestId(request: IncomingMessage): string | undefined;
+  /** Throws 401 unless the request carries the bearer token (when --auth-token-env is set). */
+  authorize(exchange: Exchange): void;
   /** Cluster workers: the whole server's /metrics (the primary sums the workers). */
   readonly clusterMetrics?: () => Promise<string>;
   /** Cluster workers: ask the other workers for a request id this one did not serve. */
