@@ -5,7 +5,7 @@
 // bearer token on /feedback, and the default bind address.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -79,13 +79,26 @@ describe('readiness with 4 workers and a slow model load', () => {
   test('after the first 200 from /readyz, every request is served (0 non-2xx)', async () => {
     const slow = await makeRegistry();
     try {
-      // ~120 MB of weights: each worker reads, checks and folds them before it can answer.
-      const path = await writeModel(slow.dir, 'heavy.onnx', heavyModel(10, 120));
+      // ~200 MB of weights: each worker reads, checks and folds them before it can answer.
+      const path = await writeModel(slow.dir, 'heavy.onnx', heavyModel(10, 200));
       await slow.register('heavy', path, 'v1.0.0', { reference: false });
       await slow.promote('heavy', 'v1.0.0');
       const port = await freePort();
       const server = spawnServe(['--registry', slow.registry.dir, '--host', '127.0.0.1', '--port', String(port), '--workers', '4', '--no-watch']);
+      // A worker held mid-load (SIGSTOP, as a busy node would): requests must not reach it.
+      let stopped: number | undefined;
       try {
+        const children = `/proc/${server.child.pid}/task/${server.child.pid}/children`;
+        const seen = Date.now() + 30_000;
+        while (stopped === undefined && Date.now() < seen) {
+          const pids = (await readFile(children, 'utf8').catch(() => '')).trim().split(/\s+/).filter(Boolean).map(Number);
+          if (pids.length === 4) stopped = pids[3];
+          else await sleep(5);
+        }
+        expect(stopped).toBeDefined();
+        // Long enough for a worker to start and listen, far shorter than its model load.
+        await sleep(700);
+        process.kill(stopped!, 'SIGSTOP');
         const deadline = Date.now() + 60_000;
         let status: number | string = 0;
         while (status !== 200 && Date.now() < deadline) {
@@ -95,13 +108,20 @@ describe('readiness with 4 workers and a slow model load', () => {
         expect(status).toBe(200);
         // New connections, so that the primary hands them to every worker in turn.
         const body = JSON.stringify({ features: Array(10).fill(1) });
-        const answers: Array<number | string> = [];
+        // Requests a held worker took stay pending: collected after it is let go.
+        const pending: Array<Promise<number | string>> = [];
         for (let wave = 0; wave < 5; wave++) {
-          answers.push(...(await Promise.all(Array.from({ length: 16 }, () => once(port, 'POST', '/predict', body)))));
-          answers.push(await once(port, 'GET', '/readyz'));
+          const batch = Array.from({ length: 16 }, () => once(port, 'POST', '/predict', body));
+          pending.push(...batch);
+          await Promise.race([Promise.all(batch), sleep(1000)]);
         }
-        expect(answers.filter((a) => a !== 200)).toEqual([]);
+        await sleep(500);
+        if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
+        const late = await Promise.all(pending);
+        expect(late.filter((a) => a !== 200)).toEqual([]);
+        expect(server.stderr()).toMatch(/loaded heavy v1\.0\.0 \((\d{4,}) ms/);
       } finally {
+        if (stopped !== undefined) process.kill(stopped, 'SIGCONT');
         server.child.kill('SIGKILL');
         await server.exited;
       }
