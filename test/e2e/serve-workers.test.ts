@@ -85,7 +85,8 @@ describe('mlops serve --workers 2', () => {
       expect(response.status).toBe(200);
       expect(response.body.correct).toBe(label === answer.prediction);
     }
-    expect((await post('/feedback', { request_id: 'nobody-served-this', label: 1 })).status).toBe(404);
+    // Another replica's request: recorded unjoined in the log, for ab report to join.
+    expect(await post('/feedback', { request_id: 'nobody-served-this', label: 1 })).toMatchObject({ status: 202, body: { joined: false } });
     const text = await metricsText();
     expect(counter(text, /^mlops_feedback_total\{[^}]*\} (\d+)$/)).toBe(N);
     expect(counter(text, /^mlops_feedback_correct_total\{[^}]*\} (\d+)$/)).toBe(correct);
