@@ -8,6 +8,7 @@ import type { LogSink } from '../prediction-log/index.js';
 import type { OnServeEvent } from './events.js';
 import { FeedbackMemory, type FeedbackAnswer } from './feedback.js';
 import { ClientGone, HttpError, checkContentType, parseJson, readBody, sendJson } from './http.js';
+import { countRequest } from './http-server.js';
 import type { ServeMetrics } from './metrics.js';
 import type { ModelSource } from './model.js';
 import { ModelSet, type ServedVersion } from './models.js';
@@ -118,6 +119,8 @@ export class ServeApp implements ServeCore {
   handle = (request: IncomingMessage, response: ServerResponse): void => {
     const start = performance.now();
     this.active++;
+    const socket = request.socket;
+    countRequest(socket, 1);
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
@@ -130,6 +133,7 @@ export class ServeApp implements ServeCore {
       if (settled) return;
       settled = true;
       this.active--;
+      countRequest(socket, -1);
       const { context } = exchange;
       if (context.status) this.deps.metrics.request(context.route, method, context.status, (performance.now() - start) / 1000);
       if (this.active === 0 && this.idleWaiters.length) for (const resolve of this.idleWaiters.splice(0)) resolve();

@@ -39,7 +39,7 @@ export async function preflight(plan: ServePlan, source: ModelSource): Promise<v
 async function startInProcess(plan: ServePlan, source: ModelSource, onEvent: OnServeEvent): Promise<ServerHandle> {
   const metrics = new ServeMetrics();
   const app = new ServeApp({ plan, source, metrics, log: createLogSink(plan, onEvent), onEvent, now: () => new Date(), random: Math.random });
-  const server = createHttpServer(app);
+  const server = createHttpServer(app.handle);
   const port = await listen(server, plan.port, plan.host);
   const url = connectUrl(plan.host, port);
 

@@ -90,7 +90,7 @@ async function start(plan: ServePlan): Promise<void> {
     clusterMetrics: () => rpc((id) => ({ type: 'mlops:metrics-request', id }), '# metrics unavailable: the primary did not answer\n'),
     remoteFeedback: (body) => rpc<FeedbackAnswer>((id) => ({ type: 'mlops:feedback-request', id, body }), { status: 503, body: { error: 'feedback lookup timed out; retry' } }),
   });
-  const server = createHttpServer(app);
+  const server = createHttpServer(app.handle);
   const current = app;
   stopServer = async (delayMs) => {
     current.beginDrain();
