@@ -185,52 +185,12 @@ export interface TestNode {
 }
 
 export function encodeModel(graph: { inputs: TestTensor[]; outputs: TestTensor[]; nodes: TestNode[] }): Uint8Array {
-  return Uint8Array.from(encodeModelParts(graph, []));
-}
-
-function encodeModelParts(graph: { inputs: TestTensor[]; outputs: TestTensor[]; nodes: TestNode[] }, initializers: number[]): number[] {
   const nodes = graph.nodes.flatMap((node, index) =>
     bytesField(1, [...node.inputs.flatMap((n) => stringField(1, n)), ...node.outputs.flatMap((n) => stringField(2, n)), ...stringField(3, `n${index}`), ...stringField(4, node.op)]),
   );
-  const body = [...nodes, ...stringField(2, 'test'), ...initializers, ...graph.inputs.flatMap((t) => bytesField(11, valueInfo(t))), ...graph.outputs.flatMap((t) => bytesField(12, valueInfo(t)))];
-  return [...intField(1, 8), ...stringField(2, 'mlops-test'), ...bytesField(7, body), ...bytesField(8, [...stringField(1, ''), ...intField(2, 13)])];
-}
-
-/**
- * x [batch, width] float32 -> y = x + bias, where bias is the sum of a `megabytes` large
- * float32 initializer reduced to [width] (a real model whose load and warm-up take long:
- * onnxruntime reads, checks and folds every weight). Built as a Buffer: too big for arrays.
- */
-export function heavyModel(width: number, megabytes: number): Buffer {
-  const rows = Math.max(1, Math.floor((megabytes * 1024 * 1024) / (4 * width)));
-  const raw = Buffer.alloc(rows * width * 4);
-  for (let i = 0; i < raw.length; i += 4) raw.writeFloatLE(((i / 4) % 7) * 1e-6, i);
-  const head = (field: number, length: number) => Buffer.from([...key(field, 2), ...varint(length)]);
-  // TensorProto: dims = 1, data_type = 2, name = 8, raw_data = 9.
-  const weights = Buffer.concat([Buffer.from([...intField(1, rows), ...intField(1, width), ...intField(2, 1), ...stringField(8, 'w')]), head(9, raw.length), raw]);
-  const axes = Buffer.from([...intField(1, 1), ...intField(2, 7), ...stringField(8, 'axes'), ...bytesField(9, [0, 0, 0, 0, 0, 0, 0, 0])]);
-  const initializers = Buffer.concat([head(5, weights.length), weights, head(5, axes.length), axes]);
-  const graph = {
-    inputs: [{ name: 'x', type: 'float32', shape: ['batch', width] }],
-    outputs: [{ name: 'y', type: 'float32', shape: ['batch', width] }],
-    nodes: [
-      { op: 'ReduceSum', inputs: ['w', 'axes'], outputs: ['bias'] },
-      { op: 'Add', inputs: ['x', 'bias'], outputs: ['y'] },
-    ],
-  };
-  // The graph (field 7) with the big initializers in front of its other fields (protobuf
-  // takes fields in any order).
-  const nodes = graph.nodes.flatMap((node, index) =>
-    bytesField(1, [...node.inputs.flatMap((n) => stringField(1, n)), ...node.outputs.flatMap((n) => stringField(2, n)), ...stringField(3, `n${index}`), ...stringField(4, node.op)]),
-  );
-  const rest = Buffer.from([...nodes, ...stringField(2, 'test'), ...graph.inputs.flatMap((t) => bytesField(11, valueInfo(t))), ...graph.outputs.flatMap((t) => bytesField(12, valueInfo(t)))]);
-  const body = Buffer.concat([initializers, rest]);
-  return Buffer.concat([
-    Buffer.from([...intField(1, 8), ...stringField(2, 'mlops-test')]),
-    head(7, body.length),
-    body,
-    Buffer.from(bytesField(8, [...stringField(1, ''), ...intField(2, 13)])),
-  ]);
+  const body = [...nodes, ...stringField(2, 'test'), ...graph.inputs.flatMap((t) => bytesField(11, valueInfo(t))), ...graph.outputs.flatMap((t) => bytesField(12, valueInfo(t)))];
+  const model = [...intField(1, 8), ...stringField(2, 'mlops-test'), ...bytesField(7, body), ...bytesField(8, [...stringField(1, ''), ...intField(2, 13)])];
+  return Uint8Array.from(model);
 }
 
 /** x [batch, width] of `type` -> y = x. */
@@ -254,7 +214,7 @@ export function adderModel(): Uint8Array {
   });
 }
 
-export async function writeModel(dir: string, name: string, bytes: Uint8Array | Buffer): Promise<string> {
+export async function writeModel(dir: string, name: string, bytes: Uint8Array): Promise<string> {
   const path = join(dir, name);
   await writeFile(path, bytes);
   return path;
