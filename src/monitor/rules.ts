@@ -252,7 +252,8 @@ export function defaultRules(): MonitorRule[] {
       channels: [],
       for: '30m',
       summary: 'accuracy on the last hour of feedback below 80%',
-      description: 'Share of predictions matching the labels sent to POST /feedback over the last hour. Set the threshold from the accuracy measured at registration.',
+      // The summed counters, not the mlops_accuracy gauge: the gauge is one replica's view.
+      description: 'Share of predictions matching the labels sent to POST /feedback over the last hour, summed over every replica (feedback a replica recorded unjoined is counted by `mlops ab report` over the log folder). Set the threshold from the accuracy measured at registration.',
     },
   ];
 }

@@ -65,7 +65,7 @@ test('parseShadowFlag needs a version', () => {
 describe('buildPlan', () => {
   test('defaults', async () => {
     const plan = await buildPlan({ registryDir: '/r', workers: 2 });
-    expect(plan).toMatchObject({ host: '0.0.0.0', port: 8000, workers: 2, watch: true, pollIntervalMs: 1000, maxBodyBytes: 1048576, batchWindowMs: 0, models: [], experiments: [], shadows: [] });
+    expect(plan).toMatchObject({ host: '127.0.0.1', port: 8000, workers: 2, watch: true, pollIntervalMs: 1000, maxBodyBytes: 1048576, batchWindowMs: 0, drainTimeoutMs: 30000, models: [], experiments: [], shadows: [] });
     expect(plan.log).toBeUndefined();
   });
 
