@@ -136,7 +136,10 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'console', 'fetch', 'AbortSignal', 'URL', 'Buffer', 'performance', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((name) => [name, 'readonly']),
+        ['process', 'console', 'fetch', 'AbortSignal', 'URL', 'Buffer', 'performance', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'].map((name) => [
+          name,
+          'readonly',
+        ]),
       ),
     },
   },
@@ -162,5 +165,4 @@ export default tseslint.config(
     files: ['src/registry/register.ts'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },
   },
-
 );
