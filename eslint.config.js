@@ -38,7 +38,7 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.strict,
   {
-    files: ['**/*.ts'],
+    // Every linted file, .ts and .js/.mjs alike (typescript-eslint's rules apply to both).
     rules: {
       // `_name` marks a parameter an interface requires but this implementation ignores.
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
@@ -46,6 +46,9 @@ export default tseslint.config(
       // index is in range by construction (436 places, most in drift/ and experiment/);
       // the rule would push them to `?? 0`, which hides an out-of-range bug instead.
       '@typescript-eslint/no-non-null-assertion': 'off',
+      // Validators of parsed YAML/JSON (alerts, monitor rules) and the fake API server's
+      // patches remove fields of a plain mapping by name; a Map would not round-trip.
+      '@typescript-eslint/no-dynamic-delete': 'off',
     },
   },
   {
@@ -93,8 +96,9 @@ export default tseslint.config(
     // Reads of this process's identity, no side effects: process.pid names the owner of
     // the registry lock and of temp files; process.kill(pid, 0) probes whether a lock
     // owner still lives. Passing the pid through every registry call buys nothing.
-    // The lock goes when the store with conditional writes lands (branch s3-store).
-    files: ['src/registry/fs.ts', 'src/registry/lock.ts'],
+    // The lock goes when the store with conditional writes lands (branch s3-store, whose
+    // src/store/folder.ts names temp files and its short-lived write lock by pid).
+    files: ['src/registry/fs.ts', 'src/registry/lock.ts', 'src/store/folder.ts'],
     rules: {
       'no-restricted-globals': 'off',
       'no-restricted-syntax': [
@@ -123,12 +127,15 @@ export default tseslint.config(
   },
 
   // Tests, test support and benchmarks: a lighter set. Test code reads JSON bodies and
-  // kubectl objects without declaring their whole shape, and fakes edit objects by key.
+  // kubectl objects without declaring their whole shape.
   {
-    files: ['test/**/*.ts', 'vitest.config.ts'],
+    files: ['test/**/*.ts', 'test/**/*.mjs', 'vitest.config.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
-      '@typescript-eslint/no-dynamic-delete': 'off',
+      // Assertions on table output match its column gaps literally.
+      'no-regex-spaces': 'off',
+      // Tests assert that escapes and control bytes are stripped or refused; in src/ each
+      // such regex carries its own disable comment with the reason.
       'no-control-regex': 'off',
     },
   },
@@ -154,15 +161,26 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-invalid-void-type': 'off' },
   },
   {
-    // Being rewritten on branch drift (read.ts split by job; kolmogorov.ts line 182
-    // assigns j2 it never reads). Remove after merge.
-    files: ['src/drift/read.ts', 'src/drift/kolmogorov.ts'],
+    // Being rewritten on branch drift (read.ts split by job, the `let c` moves to
+    // numbers.ts; kolmogorov.ts line 182 assigns j2 it never reads). Remove after merge.
+    files: ['src/drift/read.ts', 'src/drift/numbers.ts', 'src/drift/kolmogorov.ts'],
     rules: { 'prefer-const': 'off', 'no-useless-assignment': 'off' },
   },
   {
     // Being rewritten on branch s3-store (register.ts imports sha256Hex and never uses
-    // it). Remove after merge.
+    // it; records.ts refuses control characters in file names on purpose and needs a
+    // disable comment on that line). Remove after merge.
     files: ['src/registry/register.ts'],
     rules: { '@typescript-eslint/no-unused-vars': 'off' },
+  },
+  {
+    files: ['src/registry/records.ts'],
+    rules: { 'no-control-regex': 'off' },
+  },
+  {
+    // Arrives with branch hardening: line 41 assigns `outcome` a value it never reads.
+    // Remove after merge, once fixed there.
+    files: ['test/support/cli-driver.mjs'],
+    rules: { 'no-useless-assignment': 'off' },
   },
 );
