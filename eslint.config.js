@@ -177,10 +177,4 @@ export default tseslint.config(
     files: ['src/registry/records.ts'],
     rules: { 'no-control-regex': 'off' },
   },
-  {
-    // Arrives with branch hardening: line 41 assigns `outcome` a value it never reads.
-    // Remove after merge, once fixed there.
-    files: ['test/support/cli-driver.mjs'],
-    rules: { 'no-useless-assignment': 'off' },
-  },
 );
