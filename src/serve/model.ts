@@ -13,7 +13,8 @@ import { createTypedArray, isSupportedType, rowJson, type NumericArray, type Ten
 export interface ModelSource {
   listModels(): Promise<string[]>;
   resolve(name: string, ref?: string): Promise<VersionRecord>;
-  artifactPath(record: VersionRecord): string;
+  /** A local file of the version's model, verified against its sha256. */
+  artifactFile(record: VersionRecord): Promise<string>;
 }
 
 export type Outputs = Record<string, TensorLike>;
@@ -174,7 +175,7 @@ export class LoadedModel {
     const label = `${record.name} ${record.version}`;
     let bytes: Buffer;
     try {
-      bytes = await readFile(source.artifactPath(record));
+      bytes = await readFile(await source.artifactFile(record));
     } catch (error) {
       throw new UsageError(`cannot read the artifact of ${label}: ${messageOf(error)}`, 'the registry blob is missing: re-register the version');
     }
