@@ -2,7 +2,6 @@
 // never behind the user's back), `registry copy` copies a registry or one model between
 // a folder and a bucket, both ways, resumably, verifying every blob's sha256 on the way.
 import { UsageError } from '../errors.js';
-import { openStore } from '../store/open.js';
 import type { ObjectStore } from '../store/types.js';
 import { blobKey } from './blobs.js';
 import { formatRecord, formatState, parseRecord, stateFromLegacy, timeKey } from './records.js';
@@ -123,4 +122,3 @@ export async function copyRegistry(source: string, destination: string, options:
   return result;
 }
 
-export { openStore };

@@ -3,11 +3,11 @@
 // short-lived per-key lock file; etags are content hashes. Every key is checked
 // before use, symlinks inside the folder are refused, and nothing outside it is touched.
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, createReadStream } from 'node:fs';
-import { copyFile, link, lstat, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { ConflictError, UsageError, messageOf } from '../errors.js';
+import { ConflictError, UsageError } from '../errors.js';
 import { checkKey, checkPrefix, StoreError, type ListedObject, type ObjectStore, type StoredObject } from './types.js';
 
 export const TEMP_PREFIX = '.tmp-';
@@ -104,7 +104,7 @@ export class FolderStore implements ObjectStore {
     const path = this.path(key);
     try {
       const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-      return createReadStream('', { fd: handle.fd, autoClose: true });
+      return handle.createReadStream({ autoClose: true });
     } catch (error) {
       if (isCode(error, 'ENOENT')) return undefined;
       if (isCode(error, 'ELOOP')) throw symlinkRefused(path);
@@ -296,14 +296,5 @@ async function fsyncDir(dir: string): Promise<void> {
     }
   } catch {
     /* best effort: some filesystems refuse fsync on a folder */
-  }
-}
-
-/** Read a local file for a message-friendly error. */
-export async function readLocal(path: string): Promise<Buffer> {
-  try {
-    return await readFile(path);
-  } catch (error) {
-    throw new StoreError(`cannot read ${path}: ${messageOf(error)}`);
   }
 }

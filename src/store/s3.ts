@@ -4,7 +4,7 @@
 // secret: 412/409 are conflicts, a missing bucket is exit 3, everything else exit 4.
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { S3Client as S3ClientType } from '@aws-sdk/client-s3';
 import { NotFoundError } from '../errors.js';
 import { checkKey, checkPrefix, StoreError, type ListedObject, type ObjectStore, type StoredObject } from './types.js';
@@ -245,4 +245,3 @@ export class S3Store implements ObjectStore {
   }
 }
 
-export { Readable };
