@@ -67,7 +67,14 @@ export class S3Store implements ObjectStore {
     const { bucket, prefix } = parseS3Url(url);
     const sdk = await import('@aws-sdk/client-s3');
     const settings = s3Settings(env);
-    const client = new sdk.S3Client({ region: settings.region, forcePathStyle: settings.forcePathStyle, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), maxAttempts: 3 });
+    // Keys in the env we were given win; otherwise the SDK's standard chain (profile, SSO, container and instance roles).
+    const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } : undefined;
+    const client = new sdk.S3Client({ region: settings.region, forcePathStyle: settings.forcePathStyle, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), ...(credentials ? { credentials } : {}),
+      // S3-compatible servers (Ceph RGW 16, older MinIO) refuse the SDK's default streamed
+      // (aws-chunked) checksums with 411 MissingContentLength: send checksums only when required there.
+      ...(settings.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+      maxAttempts: 3,
+    });
     return new S3Store(client, sdk, bucket, prefix);
   }
 

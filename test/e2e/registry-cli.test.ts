@@ -18,7 +18,10 @@ describe.each(backends)('$name registry', (backend) => {
   let cleanup: () => Promise<void>;
   let registry: string;
   let store: ObjectStore;
-  const reg = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir, env: backend.env });
+  // A cache folder per test: a bucket's blobs are cached locally by sha256, and a cached
+  // (verified) copy would hide a tampered object in the bucket.
+  const env = () => ({ ...backend.env, MLOPS_CACHE_DIR: join(dir, 'cache') });
+  const reg = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir, env: env() });
 
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir());
@@ -230,7 +233,7 @@ describe.each(backends)('$name registry', (backend) => {
       await writeFile(big, `${lines[0]}\n${`${lines[1]}\n`.repeat(150_000)}`);
       await reg('init');
       for (const delay of [150, 400, 700, 1000, 1300]) {
-        const child = spawnMlops(['--registry', registry, 'register', 'fraud', V1, '--reference-data', big], { cwd: dir, env: backend.env });
+        const child = spawnMlops(['--registry', registry, 'register', 'fraud', V1, '--reference-data', big], { cwd: dir, env: env() });
         await new Promise((r) => setTimeout(r, delay));
         child.kill('SIGKILL');
         await child;
@@ -318,7 +321,7 @@ describe.each(backends)('$name registry', (backend) => {
       expect(JSON.parse(first.stdout)).toMatchObject({ copied: { versions: 2, blobs: 3, states: 1 } });
       const again = await reg('registry', 'copy', registry, target, '--json');
       expect(JSON.parse(again.stdout)).toMatchObject({ copied: { versions: 0, blobs: 0 }, skipped: { versions: 2, blobs: 3 } });
-      const show = await mlops(['--registry', target, 'show', 'fraud@production', '--json'], { cwd: dir });
+      const show = await mlops(['--registry', target, 'show', 'fraud@production', '--json'], { cwd: dir, env: env() });
       expect(JSON.parse(show.stdout)).toMatchObject({ version: 'v1.0.1', status: 'production' });
     });
   });
