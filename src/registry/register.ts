@@ -52,7 +52,7 @@ export async function registerVersion(registry: Registry, input: RegisterInput):
 
   registry.requireWritable();
   // Blobs first: if we die after this, the registry holds an unreferenced blob and no version.
-  const artifactHash = await registry.putBlob(bytes);
+  const artifactHash = await registry.putBlob(bytes, input.modelPath);
   const referenceHash = reference ? await registry.putBlob(reference.gzip) : undefined;
 
   // Then, per attempt: the audit event, then the record (create-only, the commit point).

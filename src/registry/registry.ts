@@ -19,12 +19,14 @@ import { FolderStore } from '../store/folder.js';
 import type { ObjectStore } from '../store/types.js';
 import { blobKey, Blobs } from './blobs.js';
 import { RecordCache } from './cache.js';
-import { compareVersions, validateName } from './names.js';
+import { compareVersions, NAME_PATTERN, validateName } from './names.js';
 import { emptyState, formatRecord, formatState, parseRecord, parseState, validateRecord, stateFromLegacy, timeKey, withState, type ModelState, type StoredRecord } from './records.js';
 import type { AuditEntry, DeploymentRecord, HistoryEntry, Status, VersionRecord } from './types.js';
 
 export const FORMAT_FILE = 'mlops-registry.yaml';
 export const FORMAT_VERSION = 2;
+/** Blobs from this size on are streamed from their file (S3: 16 MB multipart parts, 4 at once). */
+const BIG_BLOB_BYTES = 16 * 1024 * 1024;
 
 export type RegistryEvent = { type: 'warn' | 'info'; message: string };
 export type OnRegistryEvent = (event: RegistryEvent) => void;
@@ -142,13 +144,11 @@ export class Registry {
     return record.reference_data ? this.blobs.file(record.reference_data.sha256, `${record.name} ${record.version}'s reference data`) : undefined;
   }
 
+  /** Models with at least one version: one delimited listing plus one small listing per model. */
   async listModels(): Promise<string[]> {
-    const names = new Set<string>();
-    for (const { key } of await this.store.list('models/')) {
-      const m = /^models\/([^/]+)\/versions\/[^/]+\.yaml$/.exec(key);
-      if (m) names.add(m[1]!);
-    }
-    return [...names].sort();
+    const folders = (await this.store.listFolders('models/')).filter((name) => NAME_PATTERN.test(name));
+    const withVersions = await mapLimit(folders, 16, async (name) => ((await this.store.list(`models/${name}/versions/`)).some((o) => o.key.endsWith('.yaml')) ? name : undefined));
+    return withVersions.filter((n): n is string => n !== undefined);
   }
 
   /** The version numbers of a model, from one listing (no record is read). */
@@ -268,8 +268,14 @@ export class Registry {
   }
 
   /** Store bytes under their sha256 once; concurrent writers of the same bytes are harmless. */
-  async putBlob(data: Buffer): Promise<string> {
+  async putBlob(data: Buffer, sourceFile?: string): Promise<string> {
     this.requireWritable();
+    // A big file is streamed from disk (multipart on S3) rather than sent as one buffer.
+    if (sourceFile && data.byteLength >= BIG_BLOB_BYTES) {
+      const sha256 = sha256Hex(data);
+      await this.blobs.putFile(sourceFile, sha256, data.byteLength);
+      return sha256;
+    }
     return this.blobs.put(data);
   }
 

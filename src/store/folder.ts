@@ -154,6 +154,28 @@ export class FolderStore implements ObjectStore {
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async listFolders(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
+    if (prefix) await this.checkDirs(`${prefix}x`);
+    const dir = join(this.root, ...prefix.split('/').filter(Boolean));
+    let entries;
+    try {
+      entries = await readdir(dir, { withFileTypes: true });
+    } catch (error) {
+      if (isCode(error, 'ENOENT') || isCode(error, 'ENOTDIR')) return [];
+      throw error;
+    }
+    return entries
+      .filter((e) => !e.name.startsWith('.'))
+      .map((e) => {
+        if (e.isSymbolicLink()) throw symlinkRefused(join(dir, e.name));
+        return e;
+      })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort();
+  }
+
   /** Remove temp files left by killed writers, once per folder and process. */
   private async prepareDir(dir: string): Promise<void> {
     try {

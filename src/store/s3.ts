@@ -184,6 +184,22 @@ export class S3Store implements ObjectStore {
     return found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  async listFolders(prefix: string): Promise<string[]> {
+    checkPrefix(prefix);
+    const found: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.send<import('@aws-sdk/client-s3').ListObjectsV2CommandOutput>(
+        new this.sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: `${this.prefix}${prefix}`, Delimiter: '/', ContinuationToken: token }),
+        'list',
+        prefix,
+      );
+      for (const p of out.CommonPrefixes ?? []) if (p.Prefix) found.push(p.Prefix.slice(this.prefix.length + prefix.length).replace(/\/$/, ''));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return found.sort();
+  }
+
   async putIfAbsent(key: string, body: Buffer | string): Promise<boolean> {
     const Key = this.key(key);
     for (let attempt = 0; ; attempt++) {

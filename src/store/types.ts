@@ -26,6 +26,8 @@ export interface ObjectStore {
   getStream(key: string): Promise<Readable | undefined>;
   /** Every key under the prefix, in byte order (paginated underneath). */
   list(prefix: string): Promise<ListedObject[]>;
+  /** The names of the "folders" directly under a prefix (S3: common prefixes with delimiter '/'). */
+  listFolders(prefix: string): Promise<string[]>;
   head(key: string): Promise<{ size: number; etag: string } | undefined>;
   /** Create-only: false when the key exists already. */
   putIfAbsent(key: string, body: Buffer | string): Promise<boolean>;

@@ -68,6 +68,10 @@ export function storeContract(name: string, fresh: () => Promise<{ store: Object
       const listed = (await store.list('audit/')).map((o) => o.key);
       expect(listed).toEqual(keys);
       expect((await store.list('nothing/')).length).toBe(0);
+      await store.putIfAbsent('models/b/versions/v1.yaml', 'x');
+      await store.putIfAbsent('models/a/state.yaml', 'x');
+      expect(await store.listFolders('models/')).toEqual(['a', 'b']);
+      expect(await store.listFolders('')).toEqual(['audit', 'models', 'other']);
     }, 120_000);
 
     it('putFile streams a file in; getStream and delete work; head gives the size', async () => {
