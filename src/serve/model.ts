@@ -3,7 +3,7 @@
 // batcher that coalesces concurrent requests into one run.
 import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { UsageError, messageOf } from '../errors.js';
+import { MlopsError, UsageError, messageOf } from '../errors.js';
 import { createSession, loadOrt, signatureOf } from '../model/onnx.js';
 import type { Signature, TensorSpec } from '../model/signature.js';
 import type { VersionRecord } from '../registry/types.js';
@@ -177,6 +177,7 @@ export class LoadedModel {
     try {
       bytes = await readFile(await source.artifactFile(record));
     } catch (error) {
+      if (error instanceof MlopsError) throw error; // a blob that fails its sha256 check, a refused S3 read: already one line with a hint
       throw new UsageError(`cannot read the artifact of ${label}: ${messageOf(error)}`, 'the registry blob is missing: re-register the version');
     }
     const ort = await loadOrt();
