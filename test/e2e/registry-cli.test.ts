@@ -283,6 +283,17 @@ describe.each(backends)('$name registry', (backend) => {
       expect(expectCleanError(copy)).toMatch(/fraud v1.0.0 do not match its sha256/);
     });
 
+    it('serve refuses a model whose blob does not match its sha256, naming the version', async () => {
+      expect((await reg('promote', 'fraud', 'v1.0.0')).exitCode).toBe(0);
+      const key = `blobs/sha256/${await sha('artifact')}`;
+      const model = (await store.get(key))!.body;
+      model[20] ^= 0x01;
+      await overwrite(key, model);
+      const served = await reg('serve', '--host', '127.0.0.1', '--port', '0', '--workers', '1');
+      expect(served.exitCode, served.stderr).toBe(2);
+      expect(expectCleanError(served)).toMatch(/the stored bytes of fraud v1.0.0 do not match its sha256/);
+    });
+
     it.each([
       ['version', /^version: v1.0.0$/m, 'version: ../../../outside'],
       ['artifact sha256', /^(  )sha256: [0-9a-f]{64}$/m, '$1sha256: ../../../../outside'],
@@ -379,5 +390,43 @@ describe('folder only', () => {
     const registered = await reg('register', 'fraud', V2, '--json');
     expect(registered.exitCode, registered.stderr).toBe(0);
     expect(JSON.parse(registered.stdout).version).toBe('v1.0.1');
+  });
+});
+
+describe('a full disk', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let mounted: string | undefined;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    const { execa } = await import('execa');
+    const mountpoint = join(dir, 'small');
+    await (await import('node:fs/promises')).mkdir(mountpoint);
+    // A 256 KB tmpfs: needs root (as on CI and these machines); skipped elsewhere.
+    const result = await execa('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountpoint], { reject: false });
+    mounted = result.exitCode === 0 ? mountpoint : undefined;
+  });
+  afterEach(async () => {
+    if (mounted) await (await import('execa')).execa('umount', [mounted], { reject: false });
+    await cleanup();
+  });
+
+  it('ENOSPC is exit 4 in one line, and the registry stays consistent', async (context) => {
+    if (!mounted) return context.skip();
+    const registry = join(mounted, 'registry');
+    const reg = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir });
+    expect((await reg('register', 'fraud', V1, '--version', 'v1.0.0')).exitCode).toBe(0);
+    // 20,000 rows of random numbers: about 1.5 MB gzipped, far more than the disk holds.
+    const header = (await readFile(REFERENCE, 'utf8')).split('\n')[0];
+    const rows = Array.from({ length: 20_000 }, () => Array.from({ length: 10 }, () => Math.random().toFixed(8)).join(','));
+    await writeFile(join(dir, 'big.csv'), `${header}\n${rows.join('\n')}\n`);
+    const full = await reg('register', 'fraud', V2, '--reference-data', join(dir, 'big.csv'));
+    expect(full.exitCode, full.stderr).toBe(4);
+    expect(expectCleanError(full)).toMatch(/disk is full \(ENOSPC\)/);
+    const list = await reg('list', '--json');
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout).map((r: { version: string }) => r.version)).toEqual(['v1.0.0']);
+    const { readdirSync } = await import('node:fs');
+    expect(readdirSync(join(registry, 'blobs', 'sha256')).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
   });
 });
