@@ -3,7 +3,7 @@
 // batcher that coalesces concurrent requests into one run.
 import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { UsageError, messageOf } from '../errors.js';
+import { MlopsError, UsageError, messageOf } from '../errors.js';
 import { createSession, loadOrt, signatureOf } from '../model/onnx.js';
 import type { Signature, TensorSpec } from '../model/signature.js';
 import type { VersionRecord } from '../registry/types.js';
@@ -13,7 +13,8 @@ import { createTypedArray, isSupportedType, rowJson, type NumericArray, type Ten
 export interface ModelSource {
   listModels(): Promise<string[]>;
   resolve(name: string, ref?: string): Promise<VersionRecord>;
-  artifactPath(record: VersionRecord): string;
+  /** A local file of the version's model, verified against its sha256. */
+  artifactFile(record: VersionRecord): Promise<string>;
 }
 
 export type Outputs = Record<string, TensorLike>;
@@ -174,8 +175,9 @@ export class LoadedModel {
     const label = `${record.name} ${record.version}`;
     let bytes: Buffer;
     try {
-      bytes = await readFile(source.artifactPath(record));
+      bytes = await readFile(await source.artifactFile(record));
     } catch (error) {
+      if (error instanceof MlopsError) throw error; // a blob that fails its sha256 check, a refused S3 read: already one line with a hint
       throw new UsageError(`cannot read the artifact of ${label}: ${messageOf(error)}`, 'the registry blob is missing: re-register the version');
     }
     const ort = await loadOrt();

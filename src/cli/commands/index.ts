@@ -14,5 +14,23 @@ import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
+import { registryCommand } from './registry.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, driftCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand];
+// One command a line, so that branches adding commands merge cleanly.
+export const COMMANDS: CommandDef[] = [
+  initCommand,
+  registerCommand,
+  listCommand,
+  showCommand,
+  promoteCommand,
+  rollbackCommand,
+  serveCommand,
+  driftCheckCommand,
+  driftCommand,
+  abCommand,
+  deployCommand,
+  alertCommand,
+  monitorCommand,
+  demoCommand,
+  registryCommand,
+];

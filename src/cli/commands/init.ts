@@ -15,7 +15,7 @@ export const initCommand: CommandDef = {
   ],
   examples: ['mlops init', 'mlops --registry /shared/models init', "mlops init --ci github --model fraud --image ghcr.io/acme/fraud --require 'accuracy>=0.9'"],
   async run(ctx, _args, options) {
-    const { created } = await Registry.init(ctx.registryDir, ctx.now());
+    const { created } = await Registry.init(ctx.registryDir, ctx.now(), { env: ctx.env });
     let workflow: string | undefined;
     if (options.ci) {
       const { writeCiWorkflow } = await import('../../deploy/ci.js');
