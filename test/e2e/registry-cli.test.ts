@@ -268,7 +268,7 @@ describe.each(backends)('$name registry', (backend) => {
     it('a flipped byte in a blob is refused, naming the version', async () => {
       const key = `blobs/sha256/${await sha('reference_data')}`;
       const bytes = (await store.get(key))!.body;
-      bytes[bytes.length - 5] ^= 0xff;
+      bytes[bytes.length - 5]! ^= 0xff;
       await overwrite(key, bytes);
       const drift = await reg('drift-check', 'fraud@v1.0.0', '--current', REFERENCE);
       expect(drift.exitCode, drift.stderr).toBe(2);
@@ -276,7 +276,7 @@ describe.each(backends)('$name registry', (backend) => {
 
       const artifact = `blobs/sha256/${await sha('artifact')}`;
       const model = (await store.get(artifact))!.body;
-      model[10] ^= 0x01;
+      model[10]! ^= 0x01;
       await overwrite(artifact, model);
       const copy = await reg('registry', 'copy', registry, join(dir, 'copy'));
       expect(copy.exitCode, copy.stderr).toBe(2);
@@ -287,7 +287,7 @@ describe.each(backends)('$name registry', (backend) => {
       expect((await reg('promote', 'fraud', 'v1.0.0')).exitCode).toBe(0);
       const key = `blobs/sha256/${await sha('artifact')}`;
       const model = (await store.get(key))!.body;
-      model[20] ^= 0x01;
+      model[20]! ^= 0x01;
       await overwrite(key, model);
       const served = await reg('serve', '--host', '127.0.0.1', '--port', '0', '--workers', '1');
       expect(served.exitCode, served.stderr).toBe(2);
