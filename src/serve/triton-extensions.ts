@@ -109,8 +109,8 @@ export function modelStatistics(metrics: readonly Metric[], served: ReadonlyArra
       const model = String(value.labels.model ?? '');
       const version = String(value.labels.version ?? '');
       if (metric.name === 'mlops_predictions_total') entry(model, version).rows += value.value;
-      else if (metric.name === 'mlops_prediction_latency_seconds' && value.metricName === 'mlops_prediction_latency_seconds_count') entry(model, version).runs += value.value;
-      else if (metric.name === 'mlops_prediction_latency_seconds' && value.metricName === 'mlops_prediction_latency_seconds_sum') entry(model, version).seconds += value.value;
+      else if (metric.name === 'mlops_prediction_latency_seconds' && (value as { metricName?: string }).metricName === 'mlops_prediction_latency_seconds_count') entry(model, version).runs += value.value;
+      else if (metric.name === 'mlops_prediction_latency_seconds' && (value as { metricName?: string }).metricName === 'mlops_prediction_latency_seconds_sum') entry(model, version).seconds += value.value;
     }
   }
   const zero = { count: 0, ns: 0 };
