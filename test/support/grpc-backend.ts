@@ -1,6 +1,7 @@
 // A GrpcBackend over real onnxruntime sessions (LoadedModel, as serve loads them): the
 // fraud example's v1 and v2, and hand-encoded identity models for FP16 and BYTES. Lets
 // the gRPC server be tested before it is wired into `mlops serve`.
+import { randomUUID } from 'node:crypto';
 import type { VersionRecord } from '../../src/registry/types.js';
 import type { GrpcBackend, InferAnswer, InferCall, ModelInfo, TensorMetadata } from '../../src/serve/grpc/server.js';
 import { HttpError } from '../../src/serve/http.js';
@@ -52,7 +53,7 @@ export async function loadBackend(models: Record<string, Array<[string, string]>
       for (const input of inputs.values()) feeds[input.spec.name] = model.tensor(input.spec.type, input.data, input.shape);
       const result = await model.runFeeds(feeds);
       const names = call.outputs.length ? call.outputs : model.plan.fetch;
-      return { model: model.name, version: model.version, id: call.id, parameters: { variant: 'default' }, outputs: names.map((name) => ({ name, tensor: result.outputs[name]! })) };
+      return { model: model.name, version: model.version, id: call.clientId ?? randomUUID(), parameters: { variant: 'default' }, outputs: names.map((name) => ({ name, tensor: result.outputs[name]! })) };
     },
     async close() {
       for (const versions of loaded.values()) for (const model of versions) await model.retire();

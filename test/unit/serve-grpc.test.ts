@@ -166,7 +166,7 @@ describe('GRPCInferenceService ModelInfer', () => {
   it('passes id, parameters and the user id (parameter or x-user-id metadata) to the backend', async () => {
     const input = { name: 'features', datatype: 'FP32', shape: [1, 10], contents: { fp32_contents: rows[0] } };
     await rpc('ModelInfer', { model_name: 'fraud', id: 'p-1', parameters: { user_id: { string_param: 'alice' }, priority: { int64_param: 3 } }, inputs: [input] });
-    expect(backend.calls.at(-1)).toMatchObject({ id: 'p-1', userId: 'alice', parameters: { user_id: 'alice', priority: 3 } });
+    expect(backend.calls.at(-1)).toMatchObject({ clientId: 'p-1', userId: 'alice', parameters: { user_id: 'alice', priority: 3 } });
     const metadata = new grpc.Metadata();
     metadata.set('x-user-id', 'bob');
     await rpc('ModelInfer', { model_name: 'fraud', inputs: [input] }, metadata);

@@ -2,7 +2,6 @@
 // published grpc_predict_v2.proto, which tritonclient.grpc and KServe's InferenceGRPCClient
 // speak): ServerLive, ServerReady, ModelReady, ServerMetadata, ModelMetadata, ModelInfer,
 // answered from an injected backend. Client errors are gRPC status codes, never crashes.
-import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -31,8 +30,8 @@ export interface ModelInfo {
 export interface InferCall {
   model: string;
   version: string | undefined;
-  /** The request's `id`, or a fresh UUID. */
-  id: string;
+  /** The request's `id` when the client gave one (echoed in the answer). */
+  clientId: string | undefined;
   inputs: DecodedTensor[];
   /** Names of the outputs asked for; empty: every output. */
   outputs: string[];
@@ -96,6 +95,22 @@ export function grpcCode(status: number): grpc.status {
   if (status === 409) return grpc.status.ALREADY_EXISTS;
   if (status >= 400 && status < 500) return grpc.status.INVALID_ARGUMENT;
   return grpc.status.INTERNAL;
+}
+
+/** gRPC code -> the HTTP status with the same meaning (mlops_requests_total's status label). */
+export function httpStatus(code: grpc.status): number {
+  const statuses: Partial<Record<grpc.status, number>> = {
+    [grpc.status.OK]: 200,
+    [grpc.status.INVALID_ARGUMENT]: 400,
+    [grpc.status.NOT_FOUND]: 404,
+    [grpc.status.ALREADY_EXISTS]: 409,
+    [grpc.status.RESOURCE_EXHAUSTED]: 413,
+    [grpc.status.UNIMPLEMENTED]: 501,
+    [grpc.status.UNAVAILABLE]: 503,
+    [grpc.status.CANCELLED]: 499,
+    [grpc.status.DEADLINE_EXCEEDED]: 504,
+  };
+  return statuses[code] ?? 500;
 }
 
 class CallError extends Error {
@@ -163,7 +178,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
     }),
     ModelInfer: unary('ModelInfer', async (request: ModelInferRequestMessage, call) => {
       if (!backend.isReady()) throw new CallError(grpc.status.UNAVAILABLE, 'not ready: models are loading; retry shortly');
-      findModel(request.model_name, request.model_version);
+      if (!request.model_name) throw new CallError(grpc.status.INVALID_ARGUMENT, 'name the model ("model_name")');
       const inputs = decodeGrpcInputs(request);
       const parameters = plainParameters(request.parameters);
       const fromParameters = parameters.user_id;
@@ -172,7 +187,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcS
       const answer = await backend.infer({
         model: request.model_name,
         version: request.model_version || undefined,
-        id: request.id || randomUUID(),
+        clientId: request.id ? request.id.slice(0, 128) : undefined,
         inputs,
         outputs: requestedOutputNames(request),
         parameters,
