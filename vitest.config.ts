@@ -24,7 +24,7 @@ export default defineConfig({
           name: 'integration',
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           // Servers the integration tests share (dockerd) start once here; see test/support/.
-          globalSetup: ['test/support/docker-engine.ts'],
+          globalSetup: ['test/support/docker-engine.ts', 'test/support/s3-global.ts'],
         },
       },
     ],

@@ -9,9 +9,10 @@ import { registerCommand } from './register.js';
 import { rollbackCommand } from './rollback.js';
 import { showCommand } from './show.js';
 import { driftCheckCommand } from './drift-check.js';
+import { driftCommand } from './drift.js';
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand];
+export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, driftCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand];
