@@ -14,6 +14,8 @@ export interface DecodedTensor {
   shape: number[];
   data: TensorData;
   parameters?: Record<string, unknown>;
+  /** The values as JSON gave them (flat), for the prediction log; absent for binary data. */
+  json?: readonly unknown[];
 }
 
 /** An input ready for onnxruntime: data in the model's element type. */
@@ -21,6 +23,7 @@ export interface ModelInput {
   spec: TensorSpec;
   data: TensorData;
   shape: number[];
+  json?: readonly unknown[];
 }
 
 /** An output the client asked for; `binary`: return it in the binary layout. */
@@ -78,7 +81,7 @@ export function decodeJsonInput(input: unknown, index: number): DecodedTensor {
   const where = (i: number) => `input ${name} data[${i}]`;
   const problem = Array.isArray(values) ? fillStrings(values, flat, where) : fillTyped(type, values, 0, flat, where);
   if (problem) throw invalid(problem);
-  return { name, datatype, shape: header.shape, data: values, ...(header.parameters ? { parameters: header.parameters } : {}) };
+  return { name, datatype, shape: header.shape, data: values, json: flat, ...(header.parameters ? { parameters: header.parameters } : {}) };
 }
 
 /** An input whose values came as raw bytes (HTTP binary extension, gRPC raw contents). */
@@ -108,7 +111,7 @@ export function modelInputs(model: ModelShape, inputs: readonly DecodedTensor[])
       if (typeof dim === 'number' && dim !== shape[axis]) throw invalid(`input ${input.name}: dimension ${axis} is ${shape[axis]}, the model expects ${dim} ${formatSpec(spec)}`);
     }
     if (input.data.length === 0) throw invalid(`input ${input.name}: shape ${JSON.stringify(shape)} is an empty batch; send at least one row`);
-    result.set(input.name, { spec, data: convert(input, spec, expected, model), shape });
+    result.set(input.name, { spec, data: convert(input, spec, expected, model), shape, ...(input.json ? { json: input.json } : {}) });
   }
   const missing = model.signature.inputs.filter((spec) => !result.has(spec.name)).map((spec) => spec.name);
   if (missing.length) throw invalid(`missing input${missing.length > 1 ? 's' : ''} ${missing.join(', ')} for ${model.name} ${model.version}`);
