@@ -5,7 +5,7 @@
 // wrk, and for the baseline python3-flask, gunicorn, python3-onnx, python3-numpy.
 //
 //   node test/bench/serve.bench.mjs [--duration 10] [--connections 16] [--workers N] [--rounds 1]
-//                                   [--only node|bare|flask|batch|inproc] [--batch-window-ms N] [--json]
+//                                   [--only node|bare|flask|batch|v2|grpc|inproc] [--batch-window-ms N] [--json]
 //
 // Targets (issue): single-row POST /predict with 16 keep-alive connections >= 3.5x the
 // Flask baseline's requests/s with a lower p99; 100-row batches >= 1,000,000 rows/s.
@@ -105,12 +105,24 @@ function startProcess(command, args, options = {}) {
 }
 
 /** wrk with a Lua script that POSTs `body`; returns requests/s and latency percentiles (ms). */
+/** A Lua string literal holding any bytes (\ddd escapes: binary bodies). */
+function luaBytes(buffer) {
+  let out = '"';
+  for (const byte of buffer) out += `\\${String(byte).padStart(3, '0')}`;
+  return `${out}"`;
+}
+
+/** `body`: a JSON string, or { bytes, headers } for the binary tensor extension. */
 async function wrk(url, body, dir, label) {
   const script = join(dir, `${label.replace(/[^a-z0-9]+/gi, "-")}.lua`);
+  const request =
+    typeof body === 'string'
+      ? `wrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`
+      : `wrk.headers["Content-Type"] = "application/octet-stream"\n${Object.entries(body.headers).map(([k, v]) => `wrk.headers["${k}"] = "${v}"\n`).join('')}wrk.body = ${luaBytes(body.bytes)}\n`;
   // done(): wrk's --latency table stops at p99; its histogram has the rest (microseconds).
   await writeFile(
     script,
-    `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n` +
+    `wrk.method = "POST"\n${request}` +
       'done = function(summary, latency, requests)\n  io.write(string.format("P999_US %d\\nMAX_US %d\\n", latency:percentile(99.9), latency.max))\nend\n',
   );
   const threads = Math.min(2, CONNECTIONS);
@@ -175,6 +187,8 @@ async function startMlops(registryDir, port, workers, extra = {}) {
   if (viaCli) {
     const args = [join(ROOT, 'bin', 'mlops'), 'serve', '--registry', registryDir, '--host', '127.0.0.1', '--port', String(port), '--workers', String(workers), '--no-watch'];
     if (extra.batchWindowMs !== undefined) args.push('--batch-window-ms', String(extra.batchWindowMs));
+    const grpc = extra.grpcPort !== undefined && existsSync(join(DIST, 'serve', 'grpc', 'serve.js'));
+    if (grpc) args.push('--grpc-port', String(extra.grpcPort));
     args.push(...SERVE_ARGS);
     proc = startProcess(process.execPath, args, extra.env ? { env: extra.env } : {});
   } else {
@@ -197,7 +211,8 @@ async function startMlops(registryDir, port, workers, extra = {}) {
     await proc.stop();
     throw error;
   }
-  return { ...proc, viaCli };
+  const grpc = viaCli && extra.grpcPort !== undefined && existsSync(join(DIST, 'serve', 'grpc', 'serve.js'));
+  return { ...proc, viaCli, ...(grpc ? { grpcPort: extra.grpcPort } : {}) };
 }
 
 /** onnxruntime-node in this process: one row per run, sequential (what one core can do). */
@@ -234,13 +249,20 @@ async function main() {
   const rows = (await readFile(join(EXAMPLE, 'reference.csv'), 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
   const single = JSON.stringify({ features: rows[0] });
   const batch = JSON.stringify({ instances: rows.slice(0, 100) });
+  const v2Json = (n) => JSON.stringify({ inputs: [{ name: 'features', shape: [n, 10], datatype: 'FP32', data: rows.slice(0, n).flat() }] });
+  // As tritonclient.http sends it: binary input, binary outputs.
+  const v2Binary = (n) => {
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [n, 10], datatype: 'FP32', parameters: { binary_data_size: n * 40 } }], parameters: { binary_data_output: true } }));
+    const data = Buffer.from(Float32Array.from(rows.slice(0, n).flat()).buffer);
+    return { bytes: Buffer.concat([header, data]), headers: { 'Inference-Header-Content-Length': header.length } };
+  };
   try {
     const registryDir = await makeRegistry(dir);
     if (!ONLY || ONLY === 'inproc') {
       log('in-process onnxruntime-node ...');
       results.push(await inProcess());
     }
-    const wantMlops = !ONLY || ONLY === 'node' || ONLY === 'batch';
+    const wantMlops = !ONLY || ['node', 'batch', 'v2', 'grpc'].includes(ONLY);
     const wantBare = !ONLY || ONLY === 'node' || ONLY === 'bare';
     const mlopsPort = await freePort();
     const barePort = await freePort();
@@ -251,7 +273,8 @@ async function main() {
       probeDirs[name] = probeDir;
       return { ...process.env, PROBE_DIR: probeDir, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import ${pathToFileURL(join(ROOT, 'test', 'bench', 'loop-probe.mjs')).href}` };
     };
-    const server = wantMlops ? await startMlops(registryDir, mlopsPort, WORKERS, { batchWindowMs: BATCH_WINDOW, env: probeEnv('mlops') }) : undefined;
+    const grpcPort = await freePort();
+    const server = wantMlops ? await startMlops(registryDir, mlopsPort, WORKERS, { batchWindowMs: BATCH_WINDOW, env: probeEnv('mlops'), grpcPort }) : undefined;
     const bare = wantBare ? startProcess(process.execPath, [join(ROOT, 'test', 'bench', 'bare_server.mjs')], { env: { ...probeEnv('bare'), MODEL: join(EXAMPLE, 'fraud-v1.onnx'), PORT: String(barePort), WORKERS: String(WORKERS) } }) : undefined;
     try {
       const mlopsUrl = `http://127.0.0.1:${mlopsPort}/predict`;
@@ -265,7 +288,7 @@ async function main() {
       for (let round = 1; round <= ROUNDS; round++) {
         const suffix = ROUNDS > 1 ? ` #${round}` : '';
         const startProbe = (name) => probeDirs[name] && round === 1 && writeFileSync(join(probeDirs[name], 'start'), '');
-        if (server && ONLY !== 'batch') {
+        if (server && (!ONLY || ONLY === 'node')) {
           startProbe('mlops');
           log(`mlops serve (${server.viaCli ? 'bin/mlops serve' : 'dist/serve/server.js'}), ${WORKERS} workers, single row${suffix} ...`);
           results.push(await wrk(mlopsUrl, single, dir, `mlops serve, ${WORKERS} workers, 1 row/request${suffix}`));
@@ -280,6 +303,28 @@ async function main() {
         log(`mlops serve, ${WORKERS} workers, 100-row batches ...`);
         const r = await wrk(mlopsUrl, batch, dir, `mlops serve, ${WORKERS} workers, 100 rows/request`);
         results.push({ ...r, rowsPerSecond: r.rps * 100 });
+      }
+      if (server && (!ONLY || ONLY === 'v2')) {
+        const v2Url = `http://127.0.0.1:${mlopsPort}/v2/models/fraud/infer`;
+        for (const [label, body, rowsPer] of [
+          ['V2 JSON, 1 row', v2Json(1), 1],
+          ['V2 binary, 1 row', v2Binary(1), 1],
+          ['V2 JSON, 100 rows', v2Json(100), 100],
+          ['V2 binary, 100 rows', v2Binary(100), 100],
+        ]) {
+          log(`mlops serve, ${label} ...`);
+          const r = await wrk(v2Url, body, dir, `mlops ${label}`);
+          results.push({ ...r, ...(rowsPer > 1 ? { rowsPerSecond: r.rps * rowsPer } : {}) });
+        }
+      }
+      if (server?.grpcPort !== undefined && (!ONLY || ONLY === 'grpc')) {
+        // A Node client for both rows: wrk cannot speak gRPC, and a Node client costs more CPU than wrk.
+        const { grpcLoad, httpLoad } = await import('./node-load.mjs');
+        const input = { name: 'features', datatype: 'FP32', shape: [1, 10] };
+        log('mlops serve, gRPC ModelInfer 1 row (node client) ...');
+        results.push(await grpcLoad({ label: 'mlops gRPC ModelInfer, 1 row (node client)', root: ROOT, port: server.grpcPort, request: { model_name: 'fraud', inputs: [input], raw_input_contents: [Buffer.from(Float32Array.from(rows[0]).buffer)] }, connections: CONNECTIONS, durationSeconds: DURATION }));
+        log('mlops serve, HTTP V2 JSON 1 row (node client) ...');
+        results.push(await httpLoad({ label: 'mlops HTTP V2 JSON, 1 row (node client)', port: mlopsPort, path: '/v2/models/fraud/infer', body: Buffer.from(v2Json(1)), headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, durationSeconds: DURATION }));
       }
     } finally {
       await server?.stop();
