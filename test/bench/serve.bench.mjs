@@ -13,6 +13,16 @@
 // same worker count) in the same run, rounds interleaved: throughput >= 0.9 of the bare
 // server's, p99 <= 2x. Every row prints p50, p99 and p99.9 (wrk's latency histogram).
 //
+// Measured 2026-12-04 17:17, load average 23-35 on the 2 cores (other engineers' tests),
+// --duration 5 --rounds 2, 2 workers: tails swing 2-4x between adjacent rounds at that load.
+//   mlops /predict 1 row        19.3k / 29.8k req/s  p99 46.8 / 25.7 ms  p99.9 154 / 61 ms
+//   bare node:http + ort        26.8k / 21.7k req/s  p99 92.7 / 36.4 ms  p99.9 152 / 54 ms
+//   mlops /predict 100 rows     1.04M rows/s, p99 21.5 ms
+//   V2 JSON / binary 1 row      13.6k / 11.2k req/s;  100 rows 701k / 706k rows/s
+//   gRPC ModelInfer 1 row       225 req/s vs 2.8k for HTTP V2 JSON from the same Node client:
+//                               far below target, not yet profiled (a bare grpc-js echo
+//                               does 0.7-1.7k calls/s in one process at that load)
+//
 // Measured 2026-11-25 on the 2-core development VM (wrk, the server and other jobs share
 // the 2 cores, so runs vary by +-30%), 2 workers:
 //   onnxruntime-node in-process, 1 row/run    51-68k runs/s   p50 0.011 ms  p99 0.04-0.06 ms
