@@ -73,7 +73,7 @@ describe('drift report in a browser', () => {
     expect(text).toContain('Wasserstein distance between the two samples in reference standard deviations');
 
     // Sorting: a click on "effect" orders the rows by it, a second click reverses.
-    const effects = async () => page.$$eval('table.sortable tbody tr', (rows) => rows.map((r) => Number(r.cells[6]!.getAttribute('data-v'))));
+    const effects = async () => page.$$eval('table.sortable tbody tr', (rows) => rows.map((r) => Number((r as HTMLTableRowElement).cells[6]!.getAttribute('data-v'))));
     await page.click('th:text-is("effect")');
     const ascending = await effects();
     expect(ascending).toEqual([...ascending].sort((a, b) => a - b));

@@ -23,7 +23,6 @@ const ARGV_RUNS = 240;
 const HTTP_RUNS = 300;
 
 // C0 but tab and newline, DEL, C1: none may reach a terminal raw (colour is off here).
-// eslint-disable-next-line no-control-regex
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const STACK = /^\s+at .+(:\d+:\d+\)?|\(node:)/m;
 

@@ -7,6 +7,7 @@ import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, ROOT, tempDir } from '../support/cli.js';
+import { requireOrSkip } from '../support/integration.js';
 import { freePort } from '../support/prometheus.js';
 
 /** The `sh` blocks of the README section whose heading starts with `heading`. */
@@ -56,9 +57,9 @@ function expectNoBug(stderr: string): void {
 
 const hasTool = (tool: string) => execaSync('sh', ['-c', `command -v ${tool}`], { reject: false }).exitCode === 0;
 const missing = ['bash', 'curl'].filter((tool) => !hasTool(tool));
-const skip = missing.length > 0 && !process.env.MLOPS_REQUIRE_INTEGRATION;
+const skip = requireOrSkip(missing.length === 0, `${missing.join(', ')} not installed`);
 
-describe.skipIf(skip)(`README${skip ? ` (skipped: ${missing.join(', ')} not installed)` : ''}`, async () => {
+describe.skipIf(skip !== undefined)(`README${skip ? ` (skipped: ${skip})` : ''}`, async () => {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const walkThrough = shBlocks(readme, 'Walk-through');
   const registry = shBlocks(readme, 'The registry');

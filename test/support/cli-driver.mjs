@@ -38,7 +38,7 @@ for (const [index, testCase] of cases.entries()) {
   }
   process.chdir(testCase.cwd);
   process.exitCode = undefined;
-  let outcome = 'done';
+  let outcome;
   let timer;
   try {
     outcome = await Promise.race([run(testCase.argv).then(() => 'done'), new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), CASE_TIMEOUT_MS)))]);

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { Ui, printable, printableJson, visibleLength } from '../../src/cli/ui.ts';
 import { DiskFullError, ExitCode, UsageError, fromSystemError } from '../../src/errors.ts';
 
-// eslint-disable-next-line no-control-regex
 const RAW = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 function capture(env: Record<string, string>): { ui: Ui; text: () => string } {
