@@ -7,7 +7,7 @@ import { MlopsError, UsageError, messageOf } from '../errors.js';
 import { createSession, loadOrt, signatureOf } from '../model/onnx.js';
 import type { Signature, TensorSpec } from '../model/signature.js';
 import type { VersionRecord } from '../registry/types.js';
-import { createTypedArray, isSupportedType, rowJson, type NumericArray, type TensorLike } from './tensors.js';
+import { createTensorData, createTypedArray, isSupportedType, rowJson, type NumericArray, type TensorData, type TensorLike } from './tensors.js';
 
 /** What serve needs of the registry (the Registry class satisfies it). */
 export interface ModelSource {
@@ -199,10 +199,10 @@ export class LoadedModel {
     const feeds: Record<string, Tensor> = {};
     for (const spec of this.signature.inputs) {
       if (!isSupportedType(spec.type)) {
-        throw new UsageError(`${this.name} ${this.version}: input ${spec.name} has element type ${spec.type}, which serve does not support`, 'serve models with numeric or bool inputs');
+        throw new UsageError(`${this.name} ${this.version}: input ${spec.name} has element type ${spec.type}, which serve does not support`, 'serve models with numeric, bool or string inputs');
       }
       const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1));
-      feeds[spec.name] = this.tensor(spec.type, createTypedArray(spec.type, dims.reduce((a, b) => a * b, 1)), dims);
+      feeds[spec.name] = this.tensor(spec.type, createTensorData(spec.type, dims.reduce((a, b) => a * b, 1)), dims);
     }
     try {
       await this.session.run(feeds, this.plan.fetch);
@@ -211,7 +211,7 @@ export class LoadedModel {
     }
   }
 
-  tensor(type: string, data: NumericArray, dims: readonly number[]): Tensor {
+  tensor(type: string, data: TensorData, dims: readonly number[]): Tensor {
     return new this.TensorClass(type as 'float32', data as Float32Array, dims);
   }
 

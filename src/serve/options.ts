@@ -17,6 +17,8 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port (handle.port tells which). */
   port?: number;
+  /** Also serve the Open Inference Protocol over gRPC on this port (0: a free one); none when unset. */
+  grpcPort?: number;
   /** Processes that run inference; 1 serves in this process, N > 1 forks a node:cluster. */
   workers?: number;
   /** Follow production promotions of unpinned models (default true). */
@@ -84,6 +86,7 @@ export interface ServePlan {
   registryDir: string;
   host: string;
   port: number;
+  grpcPort?: number;
   workers: number;
   watch: boolean;
   pollIntervalMs: number;
@@ -193,6 +196,7 @@ const CONFIG_KEYS = [
   'log',
   'experiments',
   'shadows',
+  'grpc_port',
 ];
 
 /** The serve.yaml format (README "serve.yaml"). */
@@ -200,6 +204,7 @@ export interface ServeConfigFile {
   models?: string[];
   host?: string;
   port?: number;
+  grpc_port?: number;
   workers?: number;
   watch?: boolean;
   poll_interval_ms?: number;
@@ -227,7 +232,7 @@ export async function loadServeConfig(path: string): Promise<ServeConfigFile> {
   const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
   if (config.models !== undefined) expect(Array.isArray(config.models) && config.models.every((m) => typeof m === 'string'), path, 'models must be a list of NAME or NAME@VERSION', 'e.g. models: [fraud, churn@v1.2.0]');
   if (config.host !== undefined) expect(typeof config.host === 'string', path, 'host must be a string', 'e.g. host: 0.0.0.0');
-  for (const key of ['port', 'workers', 'poll_interval_ms', 'batch_window_ms', 'batch_max_rows', 'drain_delay_ms', 'feedback_capacity'] as const) {
+  for (const key of ['port', 'grpc_port', 'workers', 'poll_interval_ms', 'batch_window_ms', 'batch_max_rows', 'drain_delay_ms', 'feedback_capacity'] as const) {
     if (config[key] !== undefined) expect(isNumber(config[key]), path, `${key} must be a number`, `e.g. ${key}: 1`);
   }
   if (config.watch !== undefined) expect(typeof config.watch === 'boolean', path, 'watch must be true or false', 'e.g. watch: false');
@@ -297,6 +302,9 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${workers} must be a whole number >= 1`, 'e.g. --workers 4, or leave it out to use every core');
   const port = options.port ?? file.port ?? DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${port} is not a port`, 'use 0-65535 (0 picks a free one)');
+  const grpcPort = options.grpcPort ?? file.grpc_port;
+  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new UsageError(`--grpc-port ${grpcPort} is not a port`, 'use 0-65535 (0 picks a free one)');
+  if (grpcPort !== undefined && grpcPort !== 0 && grpcPort === port) throw new UsageError(`--grpc-port ${grpcPort} is the HTTP port too`, 'give gRPC its own port, e.g. --port 8000 --grpc-port 8001');
   const batchMaxRows = options.batchMaxRows ?? file.batch_max_rows ?? DEFAULTS.batchMaxRows;
   if (!Number.isInteger(batchMaxRows) || batchMaxRows < 1) throw new UsageError(`batch max rows ${batchMaxRows} must be a whole number >= 1`, 'e.g. 512');
   const pollIntervalMs = options.pollIntervalMs ?? file.poll_interval_ms ?? DEFAULTS.pollIntervalMs;
@@ -306,6 +314,7 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
     registryDir: options.registryDir,
     host: options.host ?? file.host ?? DEFAULTS.host,
     port,
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
     workers,
     watch: options.watch ?? file.watch ?? true,
     pollIntervalMs,
