@@ -10,7 +10,9 @@ import type { Registry } from '../registry/registry.js';
 import type { VersionRecord } from '../registry/types.js';
 import { Docker } from '../tools/docker.js';
 import type { Runner } from '../tools/runner.js';
-import { applyRollout, formatPlan, planRollout, readLiveColor, readLiveColorForPlan, type RolloutEvent, type RolloutInput, type RolloutPlan, type RolloutResult } from './bluegreen.js';
+import { formatPlan, planRollout, type RolloutEvent, type RolloutInput, type RolloutPlan, type RolloutResult } from './bluegreen-plan.js';
+import { readLiveColor, readLiveColorForPlan } from './bluegreen-health.js';
+import { applyRollout } from './bluegreen-apply.js';
 import { buildImage, imagePlanCommands, planImage, type ImageEvent, type ImagePlan, type ImageResult } from './image.js';
 import { loadK8sTemplates } from './manifests.js';
 

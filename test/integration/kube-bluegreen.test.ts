@@ -7,15 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CheckFailedError, ExitCode, NotFoundError, ToolFailedError, ToolMissingError } from '../../src/errors.ts';
-import {
-  applyRollout,
-  planRollout,
-  readLiveColor,
-  readLiveColorForPlan,
-  rollbackRollout,
-  type RolloutEvent,
-  type RolloutInput,
-} from '../../src/deploy/bluegreen.ts';
+import { planRollout, type RolloutEvent, type RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
+import { readLiveColor, readLiveColorForPlan } from '../../src/deploy/bluegreen-health.ts';
+import { applyRollout, rollbackRollout } from '../../src/deploy/bluegreen-apply.ts';
 import { loadK8sTemplates, type K8sTemplates } from '../../src/deploy/manifests.ts';
 import { ExecaRunner } from '../../src/tools/runner.ts';
 import { FakeKube, writeKubeconfig, type StateChange } from '../support/fake-kube.ts';

@@ -4,18 +4,9 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ExitCode, UsageError } from '../../src/errors.ts';
-import {
-  defaultApp,
-  deploymentProblem,
-  formatPlan,
-  parseDuration,
-  planRollback,
-  planRollout,
-  podsProblem,
-  renderManifests,
-  type Color,
-  type RolloutInput,
-} from '../../src/deploy/bluegreen.ts';
+import { defaultApp, formatPlan, planRollback, planRollout, renderManifests, type Color, type RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
+import { deploymentProblem, podsProblem } from '../../src/deploy/bluegreen-health.ts';
+import { parseDuration } from '../../src/durations.ts';
 import { K8S_TEMPLATE_DIR, loadK8sTemplates, renderTemplate, type K8sTemplates } from '../../src/deploy/manifests.ts';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/kubectl/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;

@@ -13,7 +13,9 @@ import {
   redact,
   type KubectlTarget,
 } from '../../src/tools/kubectl.ts';
-import { applyRollout, planRollout, readLiveColor, rollbackRollout, type RolloutEvent, type RolloutInput } from '../../src/deploy/bluegreen.ts';
+import { planRollout, type RolloutEvent, type RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
+import { readLiveColor } from '../../src/deploy/bluegreen-health.ts';
+import { applyRollout, rollbackRollout } from '../../src/deploy/bluegreen-apply.ts';
 import { loadK8sTemplates } from '../../src/deploy/manifests.ts';
 import { RecordingRunner } from '../support/recording-runner.ts';
 

@@ -7,7 +7,7 @@ import type { Ctx } from '../context.js';
 import { openRegistry } from './registry-support.js';
 
 async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, unknown>) {
-  const { rollbackRollout } = await import('../../deploy/bluegreen.js');
+  const { rollbackRollout } = await import('../../deploy/bluegreen-apply.js');
   const spinner = await ctx.ui.spinner(`switching ${name}'s Service back to the previous color`);
   try {
     const result = await rollbackRollout(

@@ -1,14 +1,11 @@
-// Blue-green rollout of a model on Kubernetes: read the live color from the Service, plan
-// every kubectl call (pure), then apply the plan. Nothing touches the live color before
-// the Service switch, and a failure before the switch removes the new color again.
-import { setTimeout as delay } from 'node:timers/promises';
-import { CheckFailedError, ConflictError, InterruptedError, NotFoundError, ToolFailedError, ToolMissingError, UsageError, messageOf } from '../errors.js';
-import type { Runner } from '../tools/runner.js';
-import { Kubectl, formatCommand, kubectlCommands, kubectlMessage, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
+// Blue-green rollout, the pure part: the types of a rollout, input validation, and the
+// plans of a deploy and a rollback (every kubectl call, in order). No I/O except
+// renderManifests, which reads the templates when none are given.
+import { UsageError } from '../errors.js';
+import { formatCommand, kubectlCommands, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
 import { loadK8sTemplates, renderK8sManifests, type K8sTemplates, type RenderedManifests } from './manifests.js';
 import { parseDuration } from '../durations.js';
-
-export { parseDuration };
+import { modelContainer, num, obj } from './bluegreen-health.js';
 
 export type Color = 'blue' | 'green';
 
@@ -62,7 +59,7 @@ export interface RolloutStep {
   waitMs?: number;
 }
 
-interface StepPlan {
+export interface StepPlan {
   /** kubectl binary, namespace and context (never the environment). */
   target: Omit<KubectlTarget, 'env'>;
   app: string;
@@ -120,17 +117,6 @@ export type RolloutEvent =
   | { type: 'warning'; step: RolloutStepId; message: string }
   | { type: 'cleanup'; step: RolloutStepId; message: string };
 
-export interface ApplyOptions {
-  runner: Runner;
-  onEvent?: (event: RolloutEvent) => void;
-  /** Environment for kubectl (KUBECONFIG, ...). */
-  env?: Record<string, string | undefined>;
-  /** How to wait out --keep-old; tests pass a fake clock. */
-  sleep?: (ms: number) => Promise<void>;
-  /** Ctrl-C / SIGTERM (a cancelled CI job): before the switch the new color is deleted, as on a failure. */
-  signal?: AbortSignal;
-}
-
 const DEFAULT_PORT = 8000;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -182,7 +168,7 @@ function validate(input: RolloutInput): { app: string; port: number; timeout: st
   return { app, port, timeout, keepOldMs };
 }
 
-function targetOf(input: { kubectl: string; namespace: string; context?: string }): Omit<KubectlTarget, 'env'> {
+export function targetOf(input: { kubectl: string; namespace: string; context?: string }): Omit<KubectlTarget, 'env'> {
   return input.context ? { kubectl: input.kubectl, namespace: input.namespace, context: input.context } : { kubectl: input.kubectl, namespace: input.namespace };
 }
 
@@ -194,44 +180,6 @@ export async function renderManifests(input: RolloutInput, color: Color, templat
     templates ?? (await loadK8sTemplates()),
   );
 }
-
-function colorOfService(service: Record<string, unknown>, app: string, namespace: string): Color {
-  const spec = service.spec as { selector?: Record<string, string> } | undefined;
-  const color = spec?.selector?.color;
-  if (color === 'blue' || color === 'green') return color;
-  throw new ConflictError(
-    `service "${app}" in namespace "${namespace}" exists but was not made by mlops (its selector has no color blue or green)`,
-    'pass --app NAME to deploy under another name, or remove that service',
-  );
-}
-
-/**
- * The live color: what the Service selects, or undefined on a first deploy (no Service).
- * Checks context, cluster and namespace first, so those problems end as exit 4.
- */
-export async function readLiveColor(runner: Runner, input: Pick<RolloutInput, 'model' | 'app' | 'namespace' | 'context' | 'kubectl' | 'env'>): Promise<Color | undefined> {
-  const app = input.app ?? defaultApp(input.model);
-  const kubectl = new Kubectl(runner, { ...targetOf(input), env: input.env });
-  await kubectl.preflight();
-  const service = await kubectl.readJson(kubectlCommands.getService(kubectl.target, app));
-  return service ? colorOfService(service, app, input.namespace) : undefined;
-}
-
-/** For --dry-run: the live color if the cluster answers, else a first deploy and a note why. */
-export async function readLiveColorForPlan(
-  runner: Runner,
-  input: Pick<RolloutInput, 'model' | 'app' | 'namespace' | 'context' | 'kubectl' | 'env'>,
-): Promise<{ liveColor?: Color; note?: string }> {
-  try {
-    return { liveColor: await readLiveColor(runner, input) };
-  } catch (error) {
-    if (error instanceof ToolMissingError || error instanceof ToolFailedError) {
-      return { note: `could not read the live color (${error.message}); planned as a first deploy` };
-    }
-    throw error;
-  }
-}
-
 /** Pure: every kubectl call of a deploy, in order, with the manifests they apply. */
 export function planRollout(input: RolloutInput, liveColor: Color | undefined, templates: K8sTemplates): RolloutPlan {
   const { app, port, timeout, keepOldMs } = validate(input);
@@ -313,191 +261,6 @@ export function formatPlan(plan: RolloutPlan | RollbackPlan): string {
   return lines.join('\n');
 }
 
-// ---- readiness checks on kubectl's JSON -------------------------------------------------
-
-type Json = Record<string, unknown>;
-const obj = (value: unknown): Json => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {});
-const num = (value: unknown): number => (typeof value === 'number' ? value : 0);
-
-function modelContainer(podSpec: Json): Json {
-  const containers = Array.isArray(podSpec.containers) ? podSpec.containers.map(obj) : [];
-  return containers.find((container) => container.name === 'model') ?? containers[0] ?? {};
-}
-
-/** Why a deployment is not fully rolled out to `replicas` pods of `image`, or undefined. */
-export function deploymentProblem(deployment: Json, expected: { replicas: number; image: string }): string | undefined {
-  const metadata = obj(deployment.metadata);
-  const spec = obj(deployment.spec);
-  const status = obj(deployment.status);
-  const image = modelContainer(obj(obj(spec.template).spec)).image;
-  if (image !== expected.image) return `it runs image ${String(image)}, not ${expected.image} (changed by someone else?)`;
-  if (num(status.observedGeneration) < num(metadata.generation)) return 'the controller has not observed its latest spec yet';
-  // Kubernetes leaves zero counters out of the status, hence num() defaulting to 0.
-  const ready = num(status.readyReplicas);
-  const available = num(status.availableReplicas);
-  const updated = num(status.updatedReplicas);
-  if (updated < expected.replicas || ready < expected.replicas || available < expected.replicas) {
-    return `${ready} of ${expected.replicas} replicas ready (${updated} updated, ${available} available)`;
-  }
-  return undefined;
-}
-
-/** Why the pods (a PodList) are not `replicas` Ready pods of `image`, or undefined. */
-export function podsProblem(podList: Json, expected: { replicas: number; image: string }): string | undefined {
-  const pods = (Array.isArray(podList.items) ? podList.items.map(obj) : []).filter((pod) => !obj(pod.metadata).deletionTimestamp);
-  const isReady = (pod: Json) => (Array.isArray(obj(pod.status).conditions) ? (obj(pod.status).conditions as unknown[]).map(obj) : []).some((c) => c.type === 'Ready' && c.status === 'True');
-  const notReady = pods.filter((pod) => !isReady(pod)).map((pod) => String(obj(pod.metadata).name));
-  const stale = pods.filter((pod) => modelContainer(obj(pod.spec)).image !== expected.image).map((pod) => String(obj(pod.metadata).name));
-  const ready = pods.length - notReady.length;
-  if (notReady.length > 0) return `${ready} of ${pods.length} pods Ready; not Ready: ${notReady.slice(0, 5).join(', ')}`;
-  if (ready < expected.replicas) return `${ready} Ready pods, expected ${expected.replicas}`;
-  if (stale.length > 0) return `pods still run another image: ${stale.slice(0, 5).join(', ')}`;
-  return undefined;
-}
-
-// ---- applying a plan ------------------------------------------------------------------
-
-class StepFailure extends Error {}
-
-function rolloutTimeoutMs(plan: StepPlan): number {
-  // kubectl enforces --timeout itself; the Runner's limit only catches a hung kubectl.
-  return (parseDuration(plan.timeout) ?? 300_000) + 60_000;
-}
-
-async function runStep(kubectl: Kubectl, plan: StepPlan, step: RolloutStep, emit: (event: RolloutEvent) => void): Promise<void> {
-  const command = step.command;
-  if (!command) return;
-  const expected = { replicas: plan.replicas, image: plan.image };
-  if (step.id === 'check-deployment' || step.id === 'check-pods') {
-    const value = await kubectl.readJson(command);
-    if (!value) throw new StepFailure(`${plan.deployment} no longer exists`);
-    const problem = step.id === 'check-deployment' ? deploymentProblem(value, expected) : podsProblem(value, expected);
-    if (problem) throw new StepFailure(problem);
-    return;
-  }
-  const result = await kubectl.run(command, {
-    timeoutMs: step.id === 'rollout-status' ? rolloutTimeoutMs(plan) : undefined,
-    onLine: (line) => emit({ type: 'log', step: step.id, message: line }),
-  });
-  if (result.exitCode !== 0) throw new StepFailure(kubectlMessage(result.stderr, `kubectl exited with code ${result.exitCode}`));
-}
-
-function failureHint(plan: StepPlan, step: RolloutStep): string {
-  const traffic = plan.previousColor ? `traffic still goes to ${plan.previousColor}` : 'nothing was serving yet';
-  switch (step.id) {
-    case 'apply-deployment':
-    case 'switch-service':
-      return `${traffic}; the cluster refused the manifest: write it out with --output DIR and check it with kubectl apply --dry-run=server -f DIR`;
-    case 'rollout-status':
-    case 'check-deployment':
-    case 'check-pods':
-      return `${traffic}; check that the image starts and answers /readyz (docker run -p 8000:8000 ${plan.image}), or raise --timeout`;
-    default:
-      return traffic;
-  }
-}
-
-async function executePlan(plan: StepPlan, options: ApplyOptions, describe: string): Promise<{ warnings: string[]; oldColor: RolloutResult['oldColor'] }> {
-  const emit = options.onEvent ?? (() => undefined);
-  // The --keep-old wait ends early on an interruption (the loop then stops tidying).
-  const sleep = options.sleep ?? ((ms: number) => delay(ms, undefined, { signal: options.signal }).catch(() => undefined));
-  const kubectl = new Kubectl(options.runner, { ...plan.target, env: options.env, signal: options.signal });
-  // The clean-up must run even though the signal already stopped the step's kubectl.
-  const cleanupKubectl = new Kubectl(options.runner, { ...plan.target, env: options.env });
-  const warnings: string[] = [];
-  let oldColor: RolloutResult['oldColor'] = 'none';
-  let switched = false;
-  for (const step of plan.steps) {
-    emit({ type: 'step', step: step.id, message: step.title });
-    if (!switched) {
-      try {
-        await runStep(kubectl, plan, step, emit);
-      } catch (error) {
-        if (error instanceof ToolMissingError) throw error;
-        const reason = messageOf(error);
-        const cleanupNote = await cleanUp(cleanupKubectl, plan, step.id, emit);
-        if (options.signal?.aborted) {
-          throw new InterruptedError(`${describe} interrupted at step "${step.id}"; ${plan.cleanup ? `the new color was removed${cleanupNote}` : 'nothing was changed'}, the service was not switched`);
-        }
-        throw new CheckFailedError(`${describe} failed at step "${step.id}" (${step.title}): ${reason}${cleanupNote}`, failureHint(plan, step), 'rollout_failed', {
-          step: step.id,
-          reason,
-          color: plan.color,
-          liveColor: plan.previousColor ?? null,
-        });
-      }
-      if (step.id === 'switch-service') switched = true;
-      continue;
-    }
-    // After the switch the new version serves: problems with the old color are warnings,
-    // and an interruption only cuts the tidying short.
-    if (options.signal?.aborted) {
-      warnings.push(`interrupted before "${step.title}"; the new version is live`);
-      break;
-    }
-    try {
-      if (step.id === 'keep-old') {
-        await sleep(step.waitMs ?? 0);
-        continue;
-      }
-      if (step.id === 'delete-old' && plan.steps.some((other) => other.id === 'keep-old')) {
-        // Someone may have rolled back while we waited: never delete what is live.
-        const service = await kubectl.readJson(kubectlCommands.getService(kubectl.target, plan.service));
-        const live = service ? (obj(obj(service.spec).selector).color as string | undefined) : undefined;
-        if (live !== plan.color) {
-          const message = `service ${plan.service} now selects ${String(live)}; left ${plan.previousDeployment ?? ''} in place`;
-          warnings.push(message);
-          emit({ type: 'warning', step: step.id, message });
-          oldColor = 'kept';
-          continue;
-        }
-      }
-      await runStep(kubectl, plan, step, emit);
-      if (step.id === 'scale-old') oldColor = 'scaled-to-zero';
-      if (step.id === 'delete-old') oldColor = 'deleted';
-    } catch (error) {
-      if (error instanceof ToolMissingError) throw error;
-      const message = `${step.title} failed: ${messageOf(error)}`;
-      warnings.push(message);
-      emit({ type: 'warning', step: step.id, message });
-      oldColor = 'kept';
-    }
-  }
-  return { warnings, oldColor };
-}
-
-async function cleanUp(kubectl: Kubectl, plan: StepPlan, failed: RolloutStepId, emit: (event: RolloutEvent) => void): Promise<string> {
-  if (!plan.cleanup) return '';
-  emit({ type: 'cleanup', step: failed, message: `undoing: ${formatCommand(plan.cleanup)}` });
-  try {
-    const result = await kubectl.run(plan.cleanup);
-    if (result.exitCode === 0) return '';
-    return `; cleaning up also failed (${kubectlMessage(result.stderr)}): run ${formatCommand(plan.cleanup)}`;
-  } catch (error) {
-    return `; cleaning up also failed (${messageOf(error)}): run ${formatCommand(plan.cleanup)}`;
-  }
-}
-
-/** Runs a deploy plan. Throws CheckFailedError (exit 1) if a step before the switch fails. */
-export async function applyRollout(plan: RolloutPlan, options: ApplyOptions): Promise<RolloutResult> {
-  const { warnings, oldColor } = await executePlan(plan, options, `deploy of ${plan.model} ${plan.version} to ${plan.deployment}`);
-  return {
-    app: plan.app,
-    namespace: plan.target.namespace,
-    service: plan.service,
-    deployment: plan.deployment,
-    color: plan.color,
-    ...(plan.previousColor ? { previousColor: plan.previousColor } : {}),
-    image: plan.image,
-    version: plan.version,
-    replicas: plan.replicas,
-    oldColor,
-    warnings,
-  };
-}
-
-// ---- rollback -------------------------------------------------------------------------
-
 export interface RollbackInput {
   model: string;
   app?: string;
@@ -565,44 +328,5 @@ export function planRollback(input: RollbackInput, state: RollbackState): Rollba
     // A failed rollback leaves the previous color as it was found.
     ...(currentReplicas !== replicas ? { cleanup: kubectlCommands.scale(target, deployment, currentReplicas) } : {}),
     ...(typeof version === 'string' ? { version } : {}),
-  };
-}
-
-/**
- * `mlops rollback NAME --deploy`: points the Service back at the other color, scaling
- * that color back up first if it was scaled to zero. NotFoundError if it was deleted.
- */
-export async function rollbackRollout(runner: Runner, input: RollbackInput, options: Omit<ApplyOptions, 'runner' | 'env'> = {}): Promise<RolloutResult> {
-  const app = input.app ?? defaultApp(input.model);
-  const kubectl = new Kubectl(runner, { ...targetOf(input), env: input.env });
-  await kubectl.preflight();
-  const service = await kubectl.readJson(kubectlCommands.getService(kubectl.target, app));
-  if (!service) {
-    throw new NotFoundError(`service ${app} does not exist in namespace ${input.namespace}: nothing was deployed there to roll back`, `deploy first with mlops deploy ${input.model}`);
-  }
-  const liveColor = colorOfService(service, app, input.namespace);
-  const previousName = `${app}-${otherColor(liveColor)}`;
-  const previous = await kubectl.readJson(kubectlCommands.getDeployment(kubectl.target, previousName));
-  if (!previous) {
-    throw new NotFoundError(
-      `deployment ${previousName} no longer exists, so there is no previous version to switch back to`,
-      `deploy the version you want instead: mlops deploy ${input.model} --version VERSION`,
-    );
-  }
-  const live = await kubectl.readJson(kubectlCommands.getDeployment(kubectl.target, `${app}-${liveColor}`));
-  const plan = planRollback(input, { app, liveColor, previous, ...(live ? { live } : {}) });
-  const { warnings, oldColor } = await executePlan(plan, { ...options, runner, env: input.env }, `rollback of ${app} to ${plan.color}`);
-  return {
-    app,
-    namespace: input.namespace,
-    service: app,
-    deployment: plan.deployment,
-    color: plan.color,
-    previousColor: liveColor,
-    image: plan.image,
-    ...(plan.version ? { version: plan.version } : {}),
-    replicas: plan.replicas,
-    oldColor,
-    warnings,
   };
 }
