@@ -7,6 +7,8 @@ import type { Runner } from '../tools/runner.js';
 import { Kubectl, formatCommand, kubectlCommands, kubectlMessage } from '../tools/kubectl.js';
 import { parseDuration } from '../durations.js';
 import { defaultApp, otherColor, planRollback, targetOf, type RollbackInput, type RolloutEvent, type RolloutPlan, type RolloutResult, type RolloutStep, type RolloutStepId, type StepPlan } from './bluegreen-plan.js';
+import { acquireDeployLock } from './bluegreen-lock.js';
+import { randomUUID } from 'node:crypto';
 import { colorOfService, deploymentProblem, obj, podsProblem } from './bluegreen-health.js';
 
 export interface ApplyOptions {
@@ -80,9 +82,9 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
         const reason = messageOf(error);
         const cleanupNote = await cleanUp(cleanupKubectl, plan, step.id, emit);
         if (options.signal?.aborted) {
-          throw new InterruptedError(`${describe} interrupted at step "${step.id}"; ${plan.cleanup ? `the new color was removed${cleanupNote}` : 'nothing was changed'}, the service was not switched`);
+          throw new InterruptedError(`${describe} interrupted at step "${step.id}"; ${plan.cleanup ? `${undoneAs(plan)}${cleanupNote}` : 'nothing was changed'}, the service was not switched`);
         }
-        throw new CheckFailedError(`${describe} failed at step "${step.id}" (${step.title}): ${reason}${cleanupNote}`, failureHint(plan, step), 'rollout_failed', {
+        throw new CheckFailedError(`${describe} failed at step "${step.id}" (${step.title}): ${reason}; ${plan.cleanup ? undoneAs(plan) : 'nothing was changed'}${cleanupNote}`, failureHint(plan, step), 'rollout_failed', {
           step: step.id,
           reason,
           color: plan.color,
@@ -99,11 +101,19 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
       break;
     }
     try {
-      if (step.id === 'keep-old') {
+      if (step.id === 'keep-old' || step.id === 'scale-down-delay') {
         await sleep(step.waitMs ?? 0);
+        if (options.signal?.aborted) {
+          const message = `interrupted while waiting; the new version is live and ${plan.previousDeployment ?? 'the old color'} still runs: the next deploy or rollback scales it down`;
+          warnings.push(message);
+          emit({ type: 'warning', step: step.id, message });
+          oldColor = 'kept';
+          break;
+        }
         continue;
       }
-      if (step.id === 'delete-old' && plan.steps.some((other) => other.id === 'keep-old')) {
+      const afterWait = plan.steps.some((other) => other.id === 'keep-old' || other.id === 'scale-down-delay');
+      if ((step.id === 'delete-old' || step.id === 'scale-old') && afterWait) {
         // Someone may have rolled back while we waited: never delete what is live.
         const service = await kubectl.readJson(kubectlCommands.getService(kubectl.target, plan.service));
         const live = service ? (obj(obj(service.spec).selector).color as string | undefined) : undefined;
@@ -127,6 +137,11 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
     }
   }
   return { warnings, oldColor };
+}
+
+function undoneAs(plan: StepPlan): string {
+  if (!plan.cleanup) return '';
+  return plan.cleanup.args[0] === 'replace' ? `${plan.deployment} was put back as it was` : plan.cleanup.args[0] === 'scale' ? `${plan.deployment} was scaled back` : `${plan.deployment} was removed`;
 }
 
 async function cleanUp(kubectl: Kubectl, plan: StepPlan, failed: RolloutStepId, emit: (event: RolloutEvent) => void): Promise<string> {
@@ -167,6 +182,20 @@ export async function rollbackRollout(runner: Runner, input: RollbackInput, opti
   const app = input.app ?? defaultApp(input.model);
   const kubectl = new Kubectl(runner, { ...targetOf(input), env: input.env });
   await kubectl.preflight();
+  const lock = await acquireDeployLock(kubectl, app, {
+    holder: `${input.user ?? 'someone'}: mlops rollback ${input.model} --deploy (${randomUUID().slice(0, 8)})`,
+    durationSeconds: Math.ceil((parseDuration(input.timeout ?? '300s') ?? 300_000) / 1000) + 120,
+    now: input.now ?? (() => new Date()),
+    what: 'rollback',
+  });
+  try {
+    return await rollbackLocked(kubectl, app, input, { ...options, runner, env: input.env });
+  } finally {
+    await lock.release();
+  }
+}
+
+async function rollbackLocked(kubectl: Kubectl, app: string, input: RollbackInput, options: ApplyOptions): Promise<RolloutResult> {
   const service = await kubectl.readJson(kubectlCommands.getService(kubectl.target, app));
   if (!service) {
     throw new NotFoundError(`service ${app} does not exist in namespace ${input.namespace}: nothing was deployed there to roll back`, `deploy first with mlops deploy ${input.model}`);
@@ -177,12 +206,12 @@ export async function rollbackRollout(runner: Runner, input: RollbackInput, opti
   if (!previous) {
     throw new NotFoundError(
       `deployment ${previousName} no longer exists, so there is no previous version to switch back to`,
-      `deploy the version you want instead: mlops deploy ${input.model} --version VERSION`,
+      `deploy the version you want instead: mlops deploy ${input.model}@VERSION --image REPO`,
     );
   }
   const live = await kubectl.readJson(kubectlCommands.getDeployment(kubectl.target, `${app}-${liveColor}`));
   const plan = planRollback(input, { app, liveColor, previous, ...(live ? { live } : {}) });
-  const { warnings, oldColor } = await executePlan(plan, { ...options, runner, env: input.env }, `rollback of ${app} to ${plan.color}`);
+  const { warnings, oldColor } = await executePlan(plan, options, `rollback of ${app} to ${plan.color}`);
   return {
     app,
     namespace: input.namespace,

@@ -3,7 +3,7 @@
 import { ConflictError, ToolFailedError, ToolMissingError } from '../errors.js';
 import type { Runner } from '../tools/runner.js';
 import { Kubectl, kubectlCommands } from '../tools/kubectl.js';
-import { defaultApp, targetOf, type Color, type RolloutInput } from './bluegreen-plan.js';
+import { defaultApp, otherColor, targetOf, type ClusterState, type Color, type RolloutInput } from './bluegreen-plan.js';
 
 export type Json = Record<string, unknown>;
 export const obj = (value: unknown): Json => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : {});
@@ -82,3 +82,25 @@ export async function readLiveColorForPlan(
   }
 }
 
+
+/**
+ * Everything a deploy plans from, read under the deploy lock: the live color, the live
+ * color's replica count (the new color starts there) and the other color's Deployment
+ * as it is (what a failure puts back).
+ */
+export async function readClusterState(
+  runner: Runner,
+  input: Pick<RolloutInput, 'model' | 'app' | 'namespace' | 'context' | 'kubectl' | 'env'>,
+): Promise<{ liveColor?: Color; cluster: ClusterState }> {
+  const app = input.app ?? defaultApp(input.model);
+  const kubectl = new Kubectl(runner, { ...targetOf(input), env: input.env });
+  const liveColor = await readLiveColor(runner, input);
+  const newColor: Color = liveColor ? otherColor(liveColor) : 'blue';
+  const inactive = await kubectl.readJson(kubectlCommands.getDeployment(kubectl.target, `${app}-${newColor}`));
+  const live = liveColor ? await kubectl.readJson(kubectlCommands.getDeployment(kubectl.target, `${app}-${liveColor}`)) : undefined;
+  const cluster: ClusterState = {
+    ...(live ? { liveReplicas: num(obj(live.spec).replicas) } : {}),
+    ...(inactive ? { inactive } : {}),
+  };
+  return liveColor ? { liveColor, cluster } : { cluster };
+}

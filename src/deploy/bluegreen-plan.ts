@@ -3,7 +3,7 @@
 // renderManifests, which reads the templates when none are given.
 import { UsageError } from '../errors.js';
 import { formatCommand, kubectlCommands, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
-import { loadK8sTemplates, renderK8sManifests, type K8sTemplates, type RenderedManifests } from './manifests.js';
+import { loadK8sTemplates, renderK8sManifests, workersForCpu, type K8sTemplates, type ManifestValues, type RenderedManifests } from './manifests.js';
 import { parseDuration } from '../durations.js';
 import { modelContainer, num, obj } from './bluegreen-health.js';
 
@@ -20,7 +20,15 @@ export interface RolloutInput {
   image: string;
   namespace: string;
   context?: string;
-  replicas: number;
+  /** Pods of the new color; default: what the live color runs (3 on a first deploy). */
+  replicas?: number;
+  /** `--hpa MIN:MAX`: an autoscaler owns the count; the new color starts within it. */
+  hpa?: { min: number; max: number };
+  /** CPU and memory limit (= request) of a pod; default '1' and '1Gi'. */
+  cpu?: string;
+  memory?: string;
+  /** How long the old color keeps running after the switch; default '30s'. */
+  scaleDownDelay?: string;
   /** How long `kubectl rollout status` may wait, as a Go duration: '300s', '5m'. */
   timeout: string;
   /**
@@ -41,6 +49,7 @@ export interface RolloutInput {
 }
 
 export type RolloutStepId =
+  | 'finish-scale-down'
   | 'scale-previous'
   | 'apply-deployment'
   | 'rollout-status'
@@ -48,6 +57,8 @@ export type RolloutStepId =
   | 'check-pods'
   | 'switch-service'
   | 'keep-old'
+  | 'mark-scale-down'
+  | 'scale-down-delay'
   | 'scale-old'
   | 'delete-old';
 
@@ -73,7 +84,11 @@ export interface StepPlan {
   replicas: number;
   timeout: string;
   steps: RolloutStep[];
-  /** Undoes the steps before the switch when one of them fails. */
+  /**
+   * Undoes the steps before the switch when one of them fails: the new color back to
+   * exactly what it was (a `kubectl replace` of the object as read), or deleted when it
+   * did not exist.
+   */
   cleanup?: KubectlCommand;
 }
 
@@ -118,6 +133,7 @@ export type RolloutEvent =
   | { type: 'cleanup'; step: RolloutStepId; message: string };
 
 const DEFAULT_PORT = 8000;
+const DEFAULT_REPLICAS = 3;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -133,7 +149,20 @@ export function defaultApp(model: string): string {
     .replace(/-+$/, '');
 }
 
-function validate(input: RolloutInput): { app: string; port: number; timeout: string; keepOldMs?: number } {
+interface Validated {
+  app: string;
+  port: number;
+  timeout: string;
+  keepOldMs?: number;
+  scaleDownDelayMs: number;
+  cpu: string;
+  memory: string;
+  workers: number;
+}
+
+const MEMORY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+
+function validate(input: RolloutInput): Validated {
   const app = input.app ?? defaultApp(input.model);
   if (app.length > MAX_APP_LENGTH || !SERVICE_NAME.test(app)) {
     throw new UsageError(`"${app}" cannot name a Kubernetes Service and Deployment`, `pass --app NAME: lowercase letters, digits and '-', starting with a letter, at most ${MAX_APP_LENGTH} characters`);
@@ -150,7 +179,7 @@ function validate(input: RolloutInput): { app: string; port: number; timeout: st
     }
   }
   if (!input.image || /\s/.test(input.image)) throw new UsageError(`"${input.image}" is not an image reference`, 'pass an image such as registry.example.com/fraud:3');
-  if (!Number.isInteger(input.replicas) || input.replicas < 1) {
+  if (input.replicas !== undefined && (!Number.isInteger(input.replicas) || input.replicas < 1)) {
     throw new UsageError(`--replicas must be a whole number of at least 1, not ${String(input.replicas)}`, 'pass --replicas 2, for example');
   }
   const port = input.port ?? DEFAULT_PORT;
@@ -165,48 +194,140 @@ function validate(input: RolloutInput): { app: string; port: number; timeout: st
     keepOldMs = parseDuration(input.keepOld);
     if (keepOldMs === undefined) throw new UsageError(`--keep-old "${input.keepOld}" is not a duration`, "write '0' to delete the old color at once, or a duration like '10m'");
   }
-  return { app, port, timeout, keepOldMs };
+  const scaleDownDelayMs = parseDuration(input.scaleDownDelay ?? '30s');
+  if (scaleDownDelayMs === undefined) throw new UsageError(`--scale-down-delay "${input.scaleDownDelay ?? ''}" is not a duration`, "write it like '30s' or '2m' (0: scale the old color down at once)");
+  const cpu = (input.cpu ?? '1').trim();
+  const workers = workersForCpu(cpu);
+  if (workers === undefined) throw new UsageError(`--cpu "${cpu}" is not a CPU quantity`, "write cores like '1', '2' or '500m'");
+  const memory = (input.memory ?? '1Gi').trim();
+  if (!MEMORY.test(memory)) throw new UsageError(`--memory "${memory}" is not a memory quantity`, "write it like '512Mi' or '2Gi'");
+  if (input.hpa && !(Number.isInteger(input.hpa.min) && Number.isInteger(input.hpa.max) && input.hpa.min >= 1 && input.hpa.max >= input.hpa.min)) {
+    throw new UsageError(`--hpa ${input.hpa.min}:${input.hpa.max} is not a replica range`, 'write MIN:MAX with 1 <= MIN <= MAX, e.g. --hpa 2:10');
+  }
+  return { app, port, timeout, keepOldMs, scaleDownDelayMs, cpu, memory, workers };
+}
+
+/** `--hpa MIN:MAX` as numbers, or a UsageError. */
+export function parseHpa(text: string): { min: number; max: number } {
+  const match = /^(\d+):(\d+)$/.exec(text.trim());
+  const range = match ? { min: Number(match[1]), max: Number(match[2]) } : undefined;
+  if (!range || range.min < 1 || range.max < range.min) throw new UsageError(`--hpa "${text}" is not a replica range`, 'write MIN:MAX with 1 <= MIN <= MAX, e.g. --hpa 2:10');
+  return range;
+}
+
+/** The annotation that records a scale-down still to do, so a cancelled CLI leaves the intent behind. */
+export const SCALE_DOWN_ANNOTATION = 'mlops.dev/scale-down-at';
+
+/** What the cluster holds before a deploy, read under the deploy lock (bluegreen-health.ts). */
+export interface ClusterState {
+  /** spec.replicas of the live color's Deployment. */
+  liveReplicas?: number;
+  /** The Deployment of the color about to be replaced, exactly as `kubectl get -o json` shows it. */
+  inactive?: Record<string, unknown>;
+}
+
+/** The object to `kubectl replace` to put a Deployment back as it was read (server-owned fields dropped). */
+export function restorable(deployment: Record<string, unknown>, overrides: { replicas?: number; dropAnnotation?: string } = {}): string {
+  const copy = JSON.parse(JSON.stringify(deployment)) as Record<string, unknown>;
+  delete copy.status;
+  const metadata = obj(copy.metadata);
+  for (const field of ['resourceVersion', 'uid', 'creationTimestamp', 'generation', 'managedFields', 'selfLink']) delete metadata[field];
+  if (overrides.dropAnnotation && metadata.annotations) delete obj(metadata.annotations)[overrides.dropAnnotation];
+  if (overrides.replicas !== undefined) obj(copy.spec).replicas = overrides.replicas;
+  return JSON.stringify(copy);
 }
 
 export function targetOf(input: { kubectl: string; namespace: string; context?: string }): Omit<KubectlTarget, 'env'> {
   return input.context ? { kubectl: input.kubectl, namespace: input.namespace, context: input.context } : { kubectl: input.kubectl, namespace: input.namespace };
 }
 
+function manifestValues(input: RolloutInput, valid: Validated, color: Color, replicas: number): ManifestValues {
+  return {
+    app: valid.app,
+    color,
+    model: input.model,
+    version: input.version,
+    image: input.image,
+    replicas,
+    port: valid.port,
+    namespace: input.namespace,
+    sha256: input.sha256,
+    cpu: valid.cpu,
+    memory: valid.memory,
+    workers: valid.workers,
+    ...(input.hpa ? { minReplicas: input.hpa.min, maxReplicas: input.hpa.max } : {}),
+  };
+}
+
+/** The new color's replicas: --replicas, else the live color's count (capacity never drops), within --hpa. */
+export function startingReplicas(input: Pick<RolloutInput, 'replicas' | 'hpa'>, liveReplicas: number | undefined): number {
+  let replicas = input.replicas ?? (liveReplicas !== undefined && liveReplicas > 0 ? liveReplicas : DEFAULT_REPLICAS);
+  if (input.hpa) replicas = Math.min(Math.max(replicas, input.hpa.min), input.hpa.max);
+  return replicas;
+}
+
 /** The manifests of one color, rendered from templates/k8s/ (for `--output DIR`). */
 export async function renderManifests(input: RolloutInput, color: Color, templates?: K8sTemplates): Promise<RenderedManifests> {
-  const { app, port } = validate(input);
-  return renderK8sManifests(
-    { app, color, model: input.model, version: input.version, image: input.image, replicas: input.replicas, port, namespace: input.namespace, sha256: input.sha256 },
-    templates ?? (await loadK8sTemplates()),
-  );
+  const valid = validate(input);
+  return renderK8sManifests(manifestValues(input, valid, color, startingReplicas(input, undefined)), templates ?? (await loadK8sTemplates()));
 }
+
+/** The manifests one apply sends: the Deployment, its PodDisruptionBudget and (with --hpa) its autoscaler. */
+export function colorManifest(manifests: RenderedManifests): string {
+  return [manifests.deployment, manifests.podDisruptionBudget, ...(manifests.hpa ? [manifests.hpa] : [])].map((doc) => doc.trimEnd()).join('\n---\n') + '\n';
+}
+
 /** Pure: every kubectl call of a deploy, in order, with the manifests they apply. */
-export function planRollout(input: RolloutInput, liveColor: Color | undefined, templates: K8sTemplates): RolloutPlan {
-  const { app, port, timeout, keepOldMs } = validate(input);
+export function planRollout(input: RolloutInput, liveColor: Color | undefined, templates: K8sTemplates, cluster: ClusterState = {}): RolloutPlan {
+  const valid = validate(input);
+  const { app, port, timeout, keepOldMs, scaleDownDelayMs } = valid;
   const target = targetOf(input);
   const color: Color = liveColor ? otherColor(liveColor) : 'blue';
   const deployment = `${app}-${color}`;
   const previousDeployment = liveColor ? `${app}-${liveColor}` : undefined;
-  const manifests = renderK8sManifests(
-    { app, color, model: input.model, version: input.version, image: input.image, replicas: input.replicas, port, namespace: input.namespace, sha256: input.sha256 },
-    templates,
-  );
-  const steps: RolloutStep[] = [
-    { id: 'apply-deployment', title: `apply deployment ${deployment} (${input.image}, ${input.replicas} replicas)`, command: kubectlCommands.apply(target, manifests.deployment) },
+  const replicas = startingReplicas(input, cluster.liveReplicas);
+  const manifests = renderK8sManifests(manifestValues(input, valid, color, replicas), templates);
+  const steps: RolloutStep[] = [];
+  const inactive = cluster.inactive;
+  const pending = inactive ? obj(obj(inactive.metadata).annotations)[SCALE_DOWN_ANNOTATION] : undefined;
+  if (inactive && typeof pending === 'string') {
+    // A deploy cancelled during its scale-down delay left this intent behind: finish it first.
+    steps.push({
+      id: 'finish-scale-down',
+      title: `finish the scale-down of ${deployment} left by an earlier deploy (due ${pending})`,
+      command: kubectlCommands.patchDeployment(target, deployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } }, spec: { replicas: 0 } }),
+    });
+  }
+  steps.push(
+    { id: 'apply-deployment', title: `apply deployment ${deployment} (${input.image}, ${replicas} replicas)`, command: kubectlCommands.apply(target, colorManifest(manifests)) },
     { id: 'rollout-status', title: `wait for ${deployment} to roll out within ${timeout}`, command: kubectlCommands.rolloutStatus(target, deployment, timeout) },
-    { id: 'check-deployment', title: `check ${deployment} reports ${input.replicas} of ${input.replicas} replicas ready`, command: kubectlCommands.getDeployment(target, deployment) },
+    { id: 'check-deployment', title: `check ${deployment} reports ${replicas} of ${replicas} replicas ready`, command: kubectlCommands.getDeployment(target, deployment) },
     { id: 'check-pods', title: `check every pod of ${deployment} is Ready`, command: kubectlCommands.getPods(target, { app, color }) },
     {
       id: 'switch-service',
       title: liveColor ? `switch service ${app} from ${liveColor} to ${color}` : `create service ${app} selecting ${color}`,
       command: kubectlCommands.apply(target, manifests.service),
     },
-  ];
+  );
   let oldColor: RolloutPlan['oldColor'] = 'none';
   if (previousDeployment) {
     if (keepOldMs === undefined) {
       oldColor = 'scale-to-zero';
-      steps.push({ id: 'scale-old', title: `scale ${previousDeployment} to 0 (kept for mlops rollback --deploy)`, command: kubectlCommands.scale(target, previousDeployment, 0) });
+      if (scaleDownDelayMs > 0) {
+        steps.push(
+          {
+            id: 'mark-scale-down',
+            title: `record on ${previousDeployment} that it is to be scaled down (finished by the next deploy or rollback if this one is cancelled)`,
+            command: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: `+${input.scaleDownDelay ?? '30s'}` } } }),
+          },
+          { id: 'scale-down-delay', title: `keep ${previousDeployment} running for ${input.scaleDownDelay ?? '30s'} while endpoints update`, waitMs: scaleDownDelayMs },
+        );
+      }
+      steps.push({
+        id: 'scale-old',
+        title: `scale ${previousDeployment} to 0 (kept for mlops rollback --deploy)`,
+        command: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } }, spec: { replicas: 0 } }),
+      });
     } else {
       if (keepOldMs > 0) {
         oldColor = 'delete-after-wait';
@@ -218,6 +339,8 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
   const notes = liveColor
     ? [`${liveColor} is live; ${input.model} ${input.version} goes to ${color} and the service switches once it is ready`]
     : [`no service ${app} in namespace ${input.namespace} yet: first deploy, to ${color}`];
+  if (inactive) notes.push(`${deployment} exists (${String(modelContainer(obj(obj(obj(inactive.spec).template).spec)).image)}); a failure before the switch puts it back exactly as it is`);
+  if (input.hpa) notes.push(`the HorizontalPodAutoscaler ${deployment} owns the replica count (${input.hpa.min} to ${input.hpa.max})`);
   return {
     kind: 'deploy',
     target,
@@ -227,10 +350,12 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     color,
     ...(liveColor ? { previousColor: liveColor, previousDeployment } : {}),
     image: input.image,
-    replicas: input.replicas,
+    replicas,
     timeout,
     steps,
-    cleanup: kubectlCommands.deleteDeployment(target, deployment),
+    cleanup: inactive
+      ? kubectlCommands.replace(target, restorable(inactive, typeof pending === 'string' ? { replicas: 0, dropAnnotation: SCALE_DOWN_ANNOTATION } : {}))
+      : kubectlCommands.deleteDeployment(target, deployment),
     model: input.model,
     version: input.version,
     port,
@@ -272,6 +397,9 @@ export interface RollbackInput {
   replicas?: number;
   /** Rollout timeout when the previous color must be scaled back up; default '300s'. */
   timeout?: string;
+  /** Who rolls back (shown to a deploy refused by the lock) and the clock of the lock. */
+  user?: string;
+  now?: () => Date;
 }
 
 /** What the cluster holds, as read by rollbackRollout, for planRollback. */
@@ -300,7 +428,15 @@ export function planRollback(input: RollbackInput, state: RollbackState): Rollba
   const image = String(modelContainer(obj(obj(previousSpec.template).spec)).image ?? '');
   const version = obj(obj(state.previous.metadata).labels).version;
   const steps: RolloutStep[] = [];
-  if (currentReplicas !== replicas) {
+  // A scale-down a cancelled deploy left on the color coming back is void: it goes live.
+  const pending = typeof obj(obj(state.previous.metadata).annotations)[SCALE_DOWN_ANNOTATION] === 'string';
+  if (pending) {
+    steps.push({
+      id: 'scale-previous',
+      title: `scale ${deployment} to ${replicas} replicas and drop its pending scale-down`,
+      command: kubectlCommands.patchDeployment(target, deployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } }, spec: { replicas } }),
+    });
+  } else if (currentReplicas !== replicas) {
     steps.push({ id: 'scale-previous', title: `scale ${deployment} to ${replicas} replicas`, command: kubectlCommands.scale(target, deployment, replicas) });
   }
   steps.push(

@@ -10,9 +10,14 @@ import type { Registry } from '../registry/registry.js';
 import type { VersionRecord } from '../registry/types.js';
 import { Docker } from '../tools/docker.js';
 import type { Runner } from '../tools/runner.js';
-import { formatPlan, planRollout, type RolloutEvent, type RolloutInput, type RolloutPlan, type RolloutResult } from './bluegreen-plan.js';
-import { readLiveColor, readLiveColorForPlan } from './bluegreen-health.js';
+import { defaultApp, formatPlan, planRollout, type RolloutEvent, type RolloutInput, type RolloutPlan, type RolloutResult } from './bluegreen-plan.js';
+import { readClusterState } from './bluegreen-health.js';
 import { applyRollout } from './bluegreen-apply.js';
+import { acquireDeployLock } from './bluegreen-lock.js';
+import { randomUUID } from 'node:crypto';
+import { Kubectl } from '../tools/kubectl.js';
+import { parseDuration } from '../durations.js';
+import { ToolFailedError, ToolMissingError } from '../errors.js';
 import { buildImage, imagePlanCommands, planImage, type ImageEvent, type ImagePlan, type ImageResult } from './image.js';
 import { loadK8sTemplates } from './manifests.js';
 
@@ -29,7 +34,14 @@ export interface DeployInput {
   platform?: string;
   namespace: string;
   context?: string;
-  replicas: number;
+  /** Default: the live color's count (3 on a first deploy). */
+  replicas?: number;
+  hpa?: { min: number; max: number };
+  cpu?: string;
+  memory?: string;
+  scaleDownDelay?: string;
+  /** A team's own manifest templates (--templates DIR, templates: in mlops.yaml). */
+  templatesDir?: string;
   timeout: string;
   keepOld?: string;
   dockerBin: string;
@@ -41,7 +53,8 @@ export interface DeployInput {
 }
 
 export interface DeployPlan {
-  image: ImagePlan;
+  /** Absent with --skip-build: the image is used as it is. */
+  image?: ImagePlan;
   /** docker command lines (the build context folder is assembled first). */
   imageCommands: string[];
   rollout: RolloutPlan;
@@ -61,7 +74,11 @@ function rolloutInput(input: DeployInput, image: string): RolloutInput {
     image,
     namespace: input.namespace,
     context: input.context,
-    replicas: input.replicas,
+    ...(input.replicas !== undefined ? { replicas: input.replicas } : {}),
+    ...(input.hpa ? { hpa: input.hpa } : {}),
+    ...(input.cpu ? { cpu: input.cpu } : {}),
+    ...(input.memory ? { memory: input.memory } : {}),
+    ...(input.scaleDownDelay !== undefined ? { scaleDownDelay: input.scaleDownDelay } : {}),
     timeout: input.timeout,
     keepOld: input.keepOld,
     sha256: input.record.artifact.sha256,
@@ -89,14 +106,22 @@ function imagePlanOf(input: DeployInput): ImagePlan {
 
 /** Read-only: what a deploy would do. Reads the live color when the cluster answers. */
 export async function planDeploy(runner: Runner, input: DeployInput): Promise<DeployPlan> {
-  const image = imagePlanOf(input);
-  const { liveColor, note } = await readLiveColorForPlan(runner, rolloutInput(input, image.image));
-  const rollout = planRollout(rolloutInput(input, image.image), liveColor, await loadK8sTemplates());
+  const image = input.skipBuild ? undefined : imagePlanOf(input);
+  const reference = image ? image.image : input.image;
+  let state: Awaited<ReturnType<typeof readClusterState>> = { cluster: {} };
+  let note: string | undefined;
+  try {
+    state = await readClusterState(runner, rolloutInput(input, reference));
+  } catch (error) {
+    if (!(error instanceof ToolMissingError || error instanceof ToolFailedError)) throw error;
+    note = `could not read the cluster (${error.message}); planned as a first deploy`;
+  }
+  const rollout = planRollout(rolloutInput(input, reference), state.liveColor, await loadK8sTemplates(input.templatesDir), state.cluster);
   // The plan's own 'first deploy' note would be wrong here: the cluster just did not answer.
   if (note) rollout.notes = [note];
-  const imageCommands = input.skipBuild ? [] : imagePlanCommands(image, input.dockerBin);
+  const imageCommands = image ? imagePlanCommands(image, input.dockerBin) : [];
   const text = [
-    input.skipBuild ? `image: ${image.image} (--skip-build: used as it is)` : `build ${image.image} from templates/Dockerfile${input.push ? ' and push it' : ''}:`,
+    image ? `build ${image.image} from templates/Dockerfile${input.push ? ' and push it' : ''}:` : `image: ${reference} (--skip-build: used as it is)`,
     ...imageCommands.map((line) => `  ${line}`),
     '',
     formatPlan(rollout),
@@ -107,9 +132,19 @@ export async function planDeploy(runner: Runner, input: DeployInput): Promise<De
 /** Write the manifests a deploy would apply, for GitOps users (--output DIR). */
 export async function writeManifests(plan: DeployPlan, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const files = [join(dir, `${plan.rollout.deployment}.yaml`), join(dir, `${plan.rollout.service}-service.yaml`)];
-  await writeFileAtomic(files[0]!, plan.rollout.manifests.deployment);
-  await writeFileAtomic(files[1]!, plan.rollout.manifests.service);
+  const { manifests } = plan.rollout;
+  const written: Array<[string, string | undefined]> = [
+    [`${plan.rollout.deployment}.yaml`, manifests.deployment],
+    [`${plan.rollout.deployment}-pdb.yaml`, manifests.podDisruptionBudget],
+    [`${plan.rollout.deployment}-hpa.yaml`, manifests.hpa],
+    [`${plan.rollout.service}-service.yaml`, manifests.service],
+  ];
+  const files: string[] = [];
+  for (const [name, text] of written) {
+    if (text === undefined) continue;
+    await writeFileAtomic(join(dir, name), text);
+    files.push(join(dir, name));
+  }
   return files;
 }
 
@@ -142,10 +177,10 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
       ...(message ? { message } : {}),
     });
 
-  // The cluster is asked first: a build is minutes, a missing namespace is a second.
-  await readLiveColor(runner, rolloutInput(input, input.image));
+  // The image is built (and pushed) before kubectl is asked anything: a CI job may build
+  // without cluster access, and the cluster state is read under the lock, just in time.
   let image: ImageResult | undefined;
-  let reference = imagePlanOf(input).image;
+  let reference = input.skipBuild ? input.image : imagePlanOf(input).image;
   if (!input.skipBuild) {
     try {
       image = await buildImage({
@@ -164,17 +199,44 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
     // Pinning by digest: the cluster runs exactly the bytes that were pushed.
     reference = image.digest ? `${image.plan.repository}@${image.digest}` : image.image;
   }
-  // Planned again now: another deploy may have switched colors during the build.
-  const liveColor = await readLiveColor(runner, rolloutInput(input, reference));
-  const plan = planRollout(rolloutInput(input, reference), liveColor, await loadK8sTemplates());
+  const templates = await loadK8sTemplates(input.templatesDir);
+  const rolloutOf = rolloutInput(input, reference);
+  // Validates the flags before the cluster is touched (the plan is made again under the lock).
+  planRollout(rolloutOf, undefined, templates);
+  const { lock, state } = await lockAndRead(runner, input, rolloutOf);
+  let color = 'none';
   try {
+    const plan = planRollout(rolloutOf, state.liveColor, templates, state.cluster);
+    color = plan.color;
     const rollout = await applyRollout(plan, { runner, env: input.env, onEvent, signal });
     await record('succeeded', reference, rollout.color);
     return { image, rollout };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    await record('failed', reference, plan.color, stepOf(error, signal?.aborted ? 'interrupted' : 'rollout'), message);
+    await record('failed', reference, color, stepOf(error, signal?.aborted ? 'interrupted' : 'rollout'), message);
     if (error instanceof MlopsError) throw error;
     throw new CheckFailedError(`deploy of ${input.record.name} ${input.record.version} failed: ${message}`, undefined, 'rollout_failed');
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Takes the deploy lock (a refused deploy is recorded as failed), then reads the cluster. */
+async function lockAndRead(runner: Runner, input: DeployInput, rollout: RolloutInput) {
+  const kubectl = new Kubectl(runner, { kubectl: input.kubectlBin, namespace: input.namespace, ...(input.context ? { context: input.context } : {}), env: input.env });
+  await kubectl.preflight();
+  const app = defaultApp(input.record.name);
+  const seconds = (text: string | undefined, fallback: number) => Math.ceil((parseDuration(text ?? '') ?? fallback) / 1000);
+  const lock = await acquireDeployLock(kubectl, app, {
+    holder: `${input.user}: mlops deploy ${input.record.name} ${input.record.version} (${randomUUID().slice(0, 8)})`,
+    durationSeconds: seconds(input.timeout, 300_000) + seconds(input.scaleDownDelay, 30_000) + seconds(input.keepOld, 0) + 120,
+    now: input.now,
+    what: 'deploy',
+  });
+  try {
+    return { lock, state: await readClusterState(runner, rollout) };
+  } catch (error) {
+    await lock.release();
+    throw error;
   }
 }

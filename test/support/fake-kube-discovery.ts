@@ -22,7 +22,12 @@ export function discovery(path: string, url: string): unknown {
       return {
         kind: 'APIGroupList',
         apiVersion: 'v1',
-        groups: [{ name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }],
+        groups: [
+          ['apps', 'v1'],
+          ['autoscaling', 'v2'],
+          ['policy', 'v1'],
+          ['coordination.k8s.io', 'v1'],
+        ].map(([name = '', version = '']) => ({ name, versions: [{ groupVersion: `${name}/${version}`, version }], preferredVersion: { groupVersion: `${name}/${version}`, version } })),
       };
     case '/api/v1':
       return {
@@ -44,11 +49,20 @@ export function discovery(path: string, url: string): unknown {
           resource('deployments/scale', 'Scale', true, [], { group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }),
         ],
       };
+    case '/apis/autoscaling/v2':
+      return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'autoscaling/v2', resources: [resource('horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa'], { categories: ['all'] })] };
+    case '/apis/policy/v1':
+      return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'policy/v1', resources: [resource('poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb'])] };
+    case '/apis/coordination.k8s.io/v1':
+      return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: 'coordination.k8s.io/v1', resources: [resource('leases', 'Lease', true)] };
     case '/openapi/v3':
       return {
         paths: {
           'api/v1': { serverRelativeURL: '/openapi/v3/api/v1?hash=FAKE0001' },
           'apis/apps/v1': { serverRelativeURL: '/openapi/v3/apis/apps/v1?hash=FAKE0002' },
+          'apis/autoscaling/v2': { serverRelativeURL: '/openapi/v3/apis/autoscaling/v2?hash=FAKE0003' },
+          'apis/policy/v1': { serverRelativeURL: '/openapi/v3/apis/policy/v1?hash=FAKE0004' },
+          'apis/coordination.k8s.io/v1': { serverRelativeURL: '/openapi/v3/apis/coordination.k8s.io/v1?hash=FAKE0005' },
         },
       };
     case '/openapi/v3/api/v1':
@@ -61,6 +75,12 @@ export function discovery(path: string, url: string): unknown {
         ['/apis/apps/v1/namespaces/{namespace}/deployments/{name}', 'apps', 'v1', 'Deployment'],
         ['/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale', 'autoscaling', 'v1', 'Scale'],
       ]);
+    case '/openapi/v3/apis/autoscaling/v2':
+      return openApiDocument([['/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/{name}', 'autoscaling', 'v2', 'HorizontalPodAutoscaler']]);
+    case '/openapi/v3/apis/policy/v1':
+      return openApiDocument([['/apis/policy/v1/namespaces/{namespace}/poddisruptionbudgets/{name}', 'policy', 'v1', 'PodDisruptionBudget']]);
+    case '/openapi/v3/apis/coordination.k8s.io/v1':
+      return openApiDocument([['/apis/coordination.k8s.io/v1/namespaces/{namespace}/leases/{name}', 'coordination.k8s.io', 'v1', 'Lease']]);
     default:
       return undefined;
   }

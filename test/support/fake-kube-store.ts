@@ -4,7 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { clone, isObject, type JsonObject } from './fake-kube-patch.js';
 
-export type ResourceName = 'namespaces' | 'services' | 'deployments';
+export type ResourceName = 'namespaces' | 'services' | 'deployments' | 'leases' | 'poddisruptionbudgets' | 'horizontalpodautoscalers';
+
+export const RESOURCE_NAMES: readonly ResourceName[] = ['namespaces', 'services', 'deployments', 'leases', 'poddisruptionbudgets', 'horizontalpodautoscalers'];
 
 export interface StateChange {
   seq: number;
@@ -26,9 +28,30 @@ export interface HistoryEntry {
   object: JsonObject;
 }
 
-export const GROUP: Record<ResourceName, string> = { namespaces: '', services: '', deployments: 'apps' };
-export const KIND: Record<ResourceName, string> = { namespaces: 'Namespace', services: 'Service', deployments: 'Deployment' };
-export const API_VERSION: Record<ResourceName, string> = { namespaces: 'v1', services: 'v1', deployments: 'apps/v1' };
+export const GROUP: Record<ResourceName, string> = {
+  namespaces: '',
+  services: '',
+  deployments: 'apps',
+  leases: 'coordination.k8s.io',
+  poddisruptionbudgets: 'policy',
+  horizontalpodautoscalers: 'autoscaling',
+};
+export const KIND: Record<ResourceName, string> = {
+  namespaces: 'Namespace',
+  services: 'Service',
+  deployments: 'Deployment',
+  leases: 'Lease',
+  poddisruptionbudgets: 'PodDisruptionBudget',
+  horizontalpodautoscalers: 'HorizontalPodAutoscaler',
+};
+export const API_VERSION: Record<ResourceName, string> = {
+  namespaces: 'v1',
+  services: 'v1',
+  deployments: 'apps/v1',
+  leases: 'coordination.k8s.io/v1',
+  poddisruptionbudgets: 'policy/v1',
+  horizontalpodautoscalers: 'autoscaling/v2',
+};
 
 export class ApiError extends Error {
   constructor(
@@ -264,6 +287,18 @@ export class KubeStore {
       if (previous && JSON.stringify(specOf(previous).selector) !== JSON.stringify(spec.selector)) {
         causes.push(`spec.selector: Invalid value: ${JSON.stringify(spec.selector)}: field is immutable`);
       }
+    }
+    if (kind === 'poddisruptionbudgets') {
+      const spec = specOf(object);
+      if ((spec.minAvailable === undefined) === (spec.maxUnavailable === undefined)) causes.push('spec: Invalid value: exactly one of minAvailable and maxUnavailable');
+      if (!isObject(spec.selector)) causes.push('spec.selector: Required value');
+    }
+    if (kind === 'horizontalpodautoscalers') {
+      const spec = specOf(object);
+      const target = isObject(spec.scaleTargetRef) ? spec.scaleTargetRef : undefined;
+      if (!target?.kind || !target.name) causes.push('spec.scaleTargetRef: Required value');
+      if (!(Number.isInteger(spec.maxReplicas) && Number(spec.maxReplicas) >= 1)) causes.push('spec.maxReplicas: Invalid value: must be at least 1');
+      if (spec.minReplicas !== undefined && !(Number(spec.minReplicas) >= 1 && Number(spec.minReplicas) <= Number(spec.maxReplicas))) causes.push('spec.minReplicas: Invalid value: must be from 1 to maxReplicas');
     }
     if (kind === 'services') {
       const ports = specOf(object).ports;

@@ -20,6 +20,7 @@ import {
   metaOf,
   notFound,
   qualified,
+  RESOURCE_NAMES,
   selectorMatcher,
   specOf,
   withoutZeros,
@@ -261,7 +262,9 @@ export class FakeKube {
     }
     const parts = path.split('/').filter(Boolean);
     // /api/v1/... or /apis/apps/v1/...
-    const rest = parts[0] === 'api' && parts[1] === 'v1' ? parts.slice(2) : parts[0] === 'apis' && parts[1] === 'apps' && parts[2] === 'v1' ? parts.slice(3) : undefined;
+    // /api/v1/... or /apis/GROUP/VERSION/...
+    const group = parts[0] === 'api' && parts[1] === 'v1' ? '' : parts[0] === 'apis' && parts.length >= 3 ? parts[1] : undefined;
+    const rest = group === '' ? parts.slice(2) : group !== undefined ? parts.slice(3) : undefined;
     if (!rest) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     let namespace: string | undefined;
     let resource: string | undefined;
@@ -272,8 +275,8 @@ export class FakeKube {
     } else {
       [resource, name, subresource] = rest;
     }
-    const groupOk = (resource === 'deployments') === (parts[0] === 'apis');
-    if (!groupOk || !['namespaces', 'services', 'deployments', 'pods'].includes(resource ?? '')) {
+    const known = resource === 'pods' ? group === '' : RESOURCE_NAMES.includes(resource as ResourceName) && API_VERSION[resource as ResourceName] === (group ? `${group}/${parts[2] ?? ''}` : 'v1');
+    if (!known) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     if (resource === 'pods') {
@@ -397,7 +400,12 @@ export class FakeKube {
       if (error instanceof PatchError) throw new ApiError(422, 'Invalid', error.message);
       throw error;
     }
-    if (isObject(next) && isObject(next.metadata)) delete next.metadata.resourceVersion;
+    // As the API server does: a resourceVersion in the patch itself is a precondition (409 when stale).
+    const precondition = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata.resourceVersion : undefined;
+    if (isObject(next) && isObject(next.metadata)) {
+      if (precondition === undefined) delete next.metadata.resourceVersion;
+      else next.metadata.resourceVersion = precondition;
+    }
     return [200, this.update(kind, namespace, name, next, request.seq)];
   }
 
@@ -437,11 +445,12 @@ export class FakeKube {
   private watch(request: RecordedRequest, res: ServerResponse): void {
     const parts = request.path.split('/').filter(Boolean);
     const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+    const watchable: readonly string[] = [...RESOURCE_NAMES, 'pods'];
     let namespace: string | undefined;
     let resource: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3) [, namespace, resource] = rest;
     else [resource] = rest;
-    if (!['namespaces', 'services', 'deployments', 'pods'].includes(resource ?? '')) {
+    if (!watchable.includes(resource ?? '')) {
       res.statusCode = 404;
       res.end();
       return;

@@ -19,6 +19,8 @@ async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, u
         kubectl: ctx.settings.kubectl ?? 'kubectl',
         env: { ...ctx.env },
         timeout: String(options.timeout),
+        user: ctx.user,
+        now: ctx.now,
       },
       { onEvent: (event) => (event.type === 'warning' ? ctx.ui.warn(event.message) : spinner.update(event.message)) },
     );
