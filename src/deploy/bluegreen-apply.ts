@@ -6,10 +6,11 @@ import { CheckFailedError, InterruptedError, NotFoundError, ToolMissingError, me
 import type { Runner } from '../tools/runner.js';
 import { Kubectl, formatCommand, kubectlCommands, kubectlMessage } from '../tools/kubectl.js';
 import { parseDuration } from '../durations.js';
-import { defaultApp, otherColor, planRollback, targetOf, type RollbackInput, type RolloutEvent, type RolloutPlan, type RolloutResult, type RolloutStep, type RolloutStepId, type StepPlan } from './bluegreen-plan.js';
+import { defaultApp, otherColor, planRollback, planRollout, targetOf, type RolloutInput, type RollbackInput, type RolloutEvent, type RolloutPlan, type RolloutResult, type RolloutStep, type RolloutStepId, type StepPlan } from './bluegreen-plan.js';
 import { acquireDeployLock } from './bluegreen-lock.js';
 import { randomUUID } from 'node:crypto';
-import { colorOfService, deploymentProblem, obj, podsProblem } from './bluegreen-health.js';
+import { colorOfService, deploymentProblem, obj, podsProblem, readClusterState } from './bluegreen-health.js';
+import type { K8sTemplates } from './manifests.js';
 
 export interface ApplyOptions {
   runner: Runner;
@@ -225,4 +226,35 @@ async function rollbackLocked(kubectl: Kubectl, app: string, input: RollbackInpu
     oldColor,
     warnings,
   };
+}
+
+export interface DeployRolloutOptions extends ApplyOptions {
+  /** Shown to a deploy the lock refuses: who holds it. */
+  holder: string;
+  now: () => Date;
+  /** Seconds the lock holds without renewal: the whole rollout, scale-down delay included. */
+  lockSeconds: number;
+  /** Called with the plan once it is made (for the registry's record of a failure). */
+  onPlan?: (plan: RolloutPlan) => void;
+}
+
+/**
+ * A whole deploy on the cluster: preflight, the deploy lock, the cluster read under it,
+ * the plan, the apply, and the lock released whatever happens.
+ */
+export async function deployRollout(runner: Runner, input: RolloutInput, templates: K8sTemplates, options: DeployRolloutOptions): Promise<RolloutResult> {
+  // Validates the flags before the cluster is touched; the real plan is made under the lock.
+  planRollout(input, undefined, templates);
+  const app = input.app ?? defaultApp(input.model);
+  const kubectl = new Kubectl(runner, { ...targetOf(input), env: options.env ?? input.env });
+  await kubectl.preflight();
+  const lock = await acquireDeployLock(kubectl, app, { holder: options.holder, durationSeconds: options.lockSeconds, now: options.now, what: 'deploy' });
+  try {
+    const state = await readClusterState(runner, input);
+    const plan = planRollout(input, state.liveColor, templates, state.cluster);
+    options.onPlan?.(plan);
+    return await applyRollout(plan, { ...options, env: options.env ?? input.env });
+  } finally {
+    await lock.release();
+  }
 }

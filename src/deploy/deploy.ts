@@ -10,12 +10,10 @@ import type { Registry } from '../registry/registry.js';
 import type { VersionRecord } from '../registry/types.js';
 import { Docker } from '../tools/docker.js';
 import type { Runner } from '../tools/runner.js';
-import { defaultApp, formatPlan, planRollout, type RolloutEvent, type RolloutInput, type RolloutPlan, type RolloutResult } from './bluegreen-plan.js';
+import { formatPlan, planRollout, type RolloutEvent, type RolloutInput, type RolloutPlan, type RolloutResult } from './bluegreen-plan.js';
 import { readClusterState } from './bluegreen-health.js';
-import { applyRollout } from './bluegreen-apply.js';
-import { acquireDeployLock } from './bluegreen-lock.js';
+import { deployRollout } from './bluegreen-apply.js';
 import { randomUUID } from 'node:crypto';
-import { Kubectl } from '../tools/kubectl.js';
 import { parseDuration } from '../durations.js';
 import { ToolFailedError, ToolMissingError } from '../errors.js';
 import { buildImage, imagePlanCommands, planImage, type ImageEvent, type ImagePlan, type ImageResult } from './image.js';
@@ -200,43 +198,29 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
     reference = image.digest ? `${image.plan.repository}@${image.digest}` : image.image;
   }
   const templates = await loadK8sTemplates(input.templatesDir);
-  const rolloutOf = rolloutInput(input, reference);
-  // Validates the flags before the cluster is touched (the plan is made again under the lock).
-  planRollout(rolloutOf, undefined, templates);
-  const { lock, state } = await lockAndRead(runner, input, rolloutOf);
+  const seconds = (text: string | undefined, fallback: number) => Math.ceil((parseDuration(text ?? '') ?? fallback) / 1000);
   let color = 'none';
   try {
-    const plan = planRollout(rolloutOf, state.liveColor, templates, state.cluster);
-    color = plan.color;
-    const rollout = await applyRollout(plan, { runner, env: input.env, onEvent, signal });
+    const rollout = await deployRollout(runner, rolloutInput(input, reference), templates, {
+      runner,
+      env: input.env,
+      onEvent,
+      signal,
+      holder: `${input.user}: mlops deploy ${input.record.name} ${input.record.version} (${randomUUID().slice(0, 8)})`,
+      now: input.now,
+      lockSeconds: seconds(input.timeout, 300_000) + seconds(input.scaleDownDelay, 30_000) + seconds(input.keepOld, 0) + 120,
+      onPlan: (plan) => {
+        color = plan.color;
+      },
+    });
     await record('succeeded', reference, rollout.color);
     return { image, rollout };
   } catch (error) {
+    // Refused by the lock, or the cluster could not be read: nothing was changed, nothing to record.
+    if (color === 'none' && error instanceof MlopsError && !(error instanceof CheckFailedError)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     await record('failed', reference, color, stepOf(error, signal?.aborted ? 'interrupted' : 'rollout'), message);
     if (error instanceof MlopsError) throw error;
     throw new CheckFailedError(`deploy of ${input.record.name} ${input.record.version} failed: ${message}`, undefined, 'rollout_failed');
-  } finally {
-    await lock.release();
-  }
-}
-
-/** Takes the deploy lock (a refused deploy is recorded as failed), then reads the cluster. */
-async function lockAndRead(runner: Runner, input: DeployInput, rollout: RolloutInput) {
-  const kubectl = new Kubectl(runner, { kubectl: input.kubectlBin, namespace: input.namespace, ...(input.context ? { context: input.context } : {}), env: input.env });
-  await kubectl.preflight();
-  const app = defaultApp(input.record.name);
-  const seconds = (text: string | undefined, fallback: number) => Math.ceil((parseDuration(text ?? '') ?? fallback) / 1000);
-  const lock = await acquireDeployLock(kubectl, app, {
-    holder: `${input.user}: mlops deploy ${input.record.name} ${input.record.version} (${randomUUID().slice(0, 8)})`,
-    durationSeconds: seconds(input.timeout, 300_000) + seconds(input.scaleDownDelay, 30_000) + seconds(input.keepOld, 0) + 120,
-    now: input.now,
-    what: 'deploy',
-  });
-  try {
-    return { lock, state: await readClusterState(runner, rollout) };
-  } catch (error) {
-    await lock.release();
-    throw error;
   }
 }
