@@ -98,7 +98,10 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
     // After the switch the new version serves: problems with the old color are warnings,
     // and an interruption only cuts the tidying short.
     if (options.signal?.aborted) {
-      warnings.push(`interrupted before "${step.title}"; the new version is live`);
+      const message = `interrupted before "${step.title}"; the new version is live${plan.previousDeployment ? ` and ${plan.previousDeployment} still runs: the next deploy or rollback scales it down` : ''}`;
+      warnings.push(message);
+      emit({ type: 'warning', step: step.id, message });
+      if (plan.previousDeployment) oldColor = 'kept';
       break;
     }
     try {

@@ -23,6 +23,11 @@ export class DeploymentController {
     this.stuck.add(`${namespace}/${name}`);
   }
 
+  /** Undoes neverReady: the next spec change rolls out normally. */
+  readyAgain(namespace: string, name: string): void {
+    this.stuck.delete(`${namespace}/${name}`);
+  }
+
   stop(): void {
     for (const list of this.timers.values()) for (const timer of list) clearTimeout(timer);
     this.timers.clear();

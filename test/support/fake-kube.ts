@@ -143,6 +143,11 @@ export class FakeKube {
     this.controller.neverReady(namespace, name);
   }
 
+  /** Undoes neverReady for the deployment's next rollout. */
+  readyAgain(namespace: string, name: string): void {
+    this.controller.readyAgain(namespace, name);
+  }
+
   /** Makes matching requests answer with an error Status. */
   fail(rule: FailureRule): void {
     this.failures.push({ times: 1, ...rule });
