@@ -85,8 +85,11 @@ function rolloutInput(input: DeployInput, image: string): RolloutInput {
   };
 }
 
+/** What `mlops build` needs: no namespace, no kubectl, no cluster. */
+export type BuildInput = Pick<DeployInput, 'registry' | 'record' | 'image' | 'push' | 'baseImage' | 'platform' | 'dockerBin' | 'env' | 'mlopsVersion' | 'now'>;
+
 /** What both the plan and the build need to know about the image. */
-function imageOptions(input: DeployInput) {
+function imageOptions(input: BuildInput) {
   return {
     model: imageModel(input.record),
     image: input.image,
@@ -98,7 +101,7 @@ function imageOptions(input: DeployInput) {
   };
 }
 
-function imagePlanOf(input: DeployInput): ImagePlan {
+function imagePlanOf(input: BuildInput): ImagePlan {
   return planImage(imageOptions(input));
 }
 
@@ -157,6 +160,24 @@ function stepOf(error: unknown, fallback: string): string {
   if (typeof step === 'string') return step;
   const match = /\b(apply-deployment|rollout-status|check-deployment|check-pods|switch-service)\b/.exec(error instanceof Error ? error.message : '');
   return match?.[1] ?? fallback;
+}
+
+/**
+ * `mlops build`: the image alone (and its push), with no cluster and no kubeconfig. The
+ * result's `reference` is what `mlops deploy --skip-build --image` takes: by digest once
+ * pushed.
+ */
+export async function runBuild(runner: Runner, input: BuildInput, onEvent: (event: ImageEvent) => void, signal?: AbortSignal): Promise<ImageResult & { reference: string }> {
+  const image = await buildImage({
+    docker: new Docker({ runner, bin: input.dockerBin, env: input.env, signal }),
+    packageRoot: PACKAGE_ROOT,
+    ...imageOptions(input),
+    exportModel: async (dest) => {
+      await input.registry.exportVersion(input.record.name, input.record.version, dest, input.now());
+    },
+    onEvent,
+  });
+  return { ...image, reference: image.digest ? `${image.plan.repository}@${image.digest}` : image.image };
 }
 
 export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (event: DeployEvent) => void, signal?: AbortSignal): Promise<DeployResult> {

@@ -13,5 +13,6 @@ import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
+import { buildCommand } from './build.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand];
+export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, buildCommand, deployCommand, alertCommand, monitorCommand, demoCommand];
