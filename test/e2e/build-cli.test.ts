@@ -46,8 +46,9 @@ describe.skipIf(reason !== undefined)(`mlops build${reason ? ` (skipped: ${reaso
     const listing = (await run(['run', '--rm', '--entrypoint', 'node', image, '-e', "const fs=require('fs');const walk=(d)=>fs.readdirSync(d,{withFileTypes:true}).flatMap((e)=>e.isDirectory()?walk(d+'/'+e.name):[d+'/'+e.name]);for(const f of walk('/app/registry'))console.log(f+' '+fs.statSync(f).size)"])).stdout;
     const blobs = listing.split('\n').filter((line) => line.includes('/blobs/'));
     expect(blobs).toHaveLength(1);
-    const recordPath = listing.split('\n').find((line) => line.endsWith('.yaml') && line.includes('/versions/'))!.split(' ')[0]!;
-    const record = (await run(['run', '--rm', '--entrypoint', 'cat', image, recordPath], { reject: false })).stdout || (await run(['run', '--rm', '--entrypoint', 'node', image, '-e', `process.stdout.write(require('fs').readFileSync('${recordPath}','utf8'))`])).stdout;
+    const recordPath = listing.split('\n').map((line) => line.split(' ')[0]!).find((path) => path.endsWith('.yaml') && path.includes('/versions/'));
+    expect(recordPath, listing).toBeDefined();
+    const record = (await run(['run', '--rm', '--entrypoint', 'node', image, '-e', `process.stdout.write(require('fs').readFileSync('${recordPath!}','utf8'))`])).stdout;
     expect(record).toContain('columns:');
     expect(record).toContain('rows_in_image: false');
     for (const secret of [dir, EXAMPLE, 'alice.secret-user']) expect(record).not.toContain(secret);
