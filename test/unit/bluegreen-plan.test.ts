@@ -255,6 +255,23 @@ describe('manifests', () => {
     expect(planRollout({ ...noReplicas, hpa: { min: 2, max: 5 } }, 'blue', templates, { liveReplicas: 8 }).replicas).toBe(5);
   });
 
+  it("uses a team's own templates (--templates DIR), the missing ones from mlops, and refuses a missing folder", async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'mlops-templates-'));
+    try {
+      await writeFile(join(dir, 'service.yaml'), 'apiVersion: v1\nkind: Service\nmetadata:\n  name: ${app}\n  labels:\n    team: risk\nspec:\n  selector:\n    app: ${app}\n    color: ${color}\n  ports:\n    - port: 8080\n');
+      const own = await loadK8sTemplates(dir);
+      const rendered = await renderManifests(input, 'blue', own);
+      expect((parse(rendered.service) as Manifest).metadata.labels).toEqual({ team: 'risk' });
+      expect(rendered.deployment).toBe((await renderManifests(input, 'blue')).deployment);
+      await expect(loadK8sTemplates(join(dir, 'absent'))).rejects.toThrow(/is not a folder/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('renders the Service selecting {app, color}', async () => {
     const manifest = parse((await renderManifests(input, 'blue')).service) as Manifest;
     expect(manifest.metadata.name).toBe('mlops-fraud');
