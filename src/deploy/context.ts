@@ -1,5 +1,6 @@
 // Assembles the docker build context for `mlops deploy`: mlops with its production
 // dependencies, one exported model version, and the Dockerfile rendered from templates/.
+import { sanitizeExportedRegistry } from './image-record.js';
 import { constants } from 'node:fs';
 import { access, chmod, cp, lstat, mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
@@ -74,6 +75,8 @@ export async function assembleContext(options: AssembleContextOptions): Promise<
   }
 
   await options.exportModel(join(dir, CONTEXT_REGISTRY_DIR));
+  // The reference rows, the registering machine's paths and people's names stay out.
+  await sanitizeExportedRegistry(join(dir, CONTEXT_REGISTRY_DIR));
 
   const template = options.dockerfileTemplate ?? join(packageRoot, 'templates', 'Dockerfile');
   const dockerfile = join(dir, 'Dockerfile');

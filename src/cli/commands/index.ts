@@ -15,6 +15,7 @@ import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
+import { buildCommand } from './build.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -28,6 +29,7 @@ export const COMMANDS: CommandDef[] = [
   driftCheckCommand,
   driftCommand,
   abCommand,
+  buildCommand,
   deployCommand,
   alertCommand,
   monitorCommand,
