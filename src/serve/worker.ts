@@ -93,7 +93,7 @@ async function start(plan: ServePlan): Promise<void> {
   });
   const server = createHttpServer(app.handle);
   const current = app;
-  let grpc: Awaited<ReturnType<typeof startServeGrpc>>;
+  let grpc: Awaited<ReturnType<typeof startServeGrpc>> | undefined = undefined; // set once listening; the drain closure reads it
   stopServer = async (delayMs) => {
     current.beginDrain();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));

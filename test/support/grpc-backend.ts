@@ -22,7 +22,7 @@ export async function loadBackend(models: Record<string, Array<[string, string]>
   for (const [name, versions] of Object.entries(models)) {
     const list: LoadedModel[] = [];
     for (const [version, path] of versions) {
-      const source: ModelSource = { listModels: async () => [name], resolve: async () => ({}) as VersionRecord, artifactPath: () => path };
+      const source: ModelSource = { listModels: async () => [name], resolve: async () => ({}) as VersionRecord, artifactFile: async () => path };
       list.push(await LoadedModel.load(source, { name, version } as VersionRecord, { batchWindowMs: -1, batchMaxRows: 1024 }));
     }
     loaded.set(name, list);

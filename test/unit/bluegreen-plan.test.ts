@@ -239,7 +239,7 @@ describe('manifests', () => {
     const plain = await renderManifests(input, 'green');
     expect(plain.hpa).toBeUndefined();
     const pdb = parse(plain.podDisruptionBudget) as Manifest;
-    expect(pdb.kind).toBe('PodDisruptionBudget');
+    expect((pdb as unknown as { kind: string }).kind).toBe('PodDisruptionBudget');
     expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: 'mlops-fraud', color: 'green' } } });
     const withHpa = await renderManifests({ ...input, hpa: { min: 2, max: 10 } }, 'green');
     const hpa = parse(withHpa.hpa ?? '') as Manifest;
