@@ -183,6 +183,8 @@ export async function collectProductionPackages(packageRoot: string): Promise<Pa
     ];
     for (const [name, required] of wanted) {
       if (node.dependencies.has(name)) continue;
+      // Type declarations are never loaded at run time (protobufjs lists @types/node as a dependency).
+      if (name.startsWith('@types/')) continue;
       const found = await resolvePackage(node.dir, name);
       if (!found) {
         // npm installs peers, but older installs may lack them; a missing optional one is normal.
