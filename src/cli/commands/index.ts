@@ -14,5 +14,6 @@ import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
+import { uiCommand } from './ui.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand, registryCommand];
+export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand, registryCommand, uiCommand];
