@@ -33,7 +33,7 @@ export interface DriftCheckSummary {
   at: string;
   version?: string;
   drift: boolean | null;
-  features: Array<{ name: string; test?: string; pValue: number | null; effect: number | null; drifted: boolean | null }>;
+  features: Array<{ name: string; test?: string; pValue: number | null; effect: number | null; drifted: boolean | null; threshold: number | null }>;
   /** Where the run's HTML report is, when the record names one. */
   report?: string;
 }
@@ -48,6 +48,8 @@ export interface ModelSummary {
   last_change: { at: string; by: string; what: string } | null;
   last_deployment: Pick<DeploymentRecord, 'at' | 'version' | 'outcome' | 'namespace' | 'color'> | null;
   drift: { at: string; drift: boolean | null } | null;
+  /** Why the model could not be read (a hand-edited record or state). */
+  error?: string;
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -96,7 +98,9 @@ function parseDriftCheck(key: string, text: string): DriftCheckSummary | undefin
     ? (report.features as Array<Record<string, unknown>>).filter((f) => f && typeof f.name === 'string').map((f) => {
         const stats = (f.stats && typeof f.stats === 'object' ? f.stats : {}) as Record<string, unknown>;
         const effect = num(f.effect) ?? num(stats.wassersteinNormalized) ?? num(stats.jensenShannon) ?? num(f.statistic);
-        return { name: f.name as string, test: str(f.test), pValue: num(f.adjustedPValue) ?? num(f.pValue), effect, drifted: typeof f.drifted === 'boolean' ? f.drifted : null };
+        const pValue = num(f.adjustedPValue) ?? num(f.pValue);
+        // The threshold is an alpha only for the p-value tests (ks, chi2); else it is a distance.
+        return { name: f.name as string, test: str(f.test), pValue, effect, drifted: typeof f.drifted === 'boolean' ? f.drifted : null, threshold: pValue !== null ? num(f.threshold) : null };
       })
     : [];
   return { key, at, version: str(value.version) ?? str((value.model as Record<string, unknown> | undefined)?.version), drift: typeof report.drift === 'boolean' ? report.drift : null, features, report: str(value.report_path) ?? str(value.html) };
@@ -151,7 +155,15 @@ export interface ModelsFilter {
 
 export async function modelsPage(registry: Registry, filter: ModelsFilter) {
   const names = (await registry.listModels()).filter((n) => !filter.q || n.includes(filter.q.toLowerCase()));
-  let models = await mapLimit(names, 8, (n) => modelSummary(registry, n));
+  // One unreadable model (a hand-edited state) shows as a row with its error, not a failed page.
+  let models = await mapLimit(names, 8, async (n): Promise<ModelSummary> => {
+    try {
+      return await modelSummary(registry, n);
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      return { name: n, versions: 0, latest: undefined, production: null, tags: {}, aliases: {}, last_change: null, last_deployment: null, drift: null, error: error.message };
+    }
+  });
   if (filter.tag) {
     const eq = filter.tag.indexOf('=');
     const [k, v] = eq < 0 ? [filter.tag, undefined] : [filter.tag.slice(0, eq), filter.tag.slice(eq + 1)];
@@ -281,7 +293,7 @@ export async function driftPage(registry: Registry, name: string) {
       feature,
       points: checks.map((c) => {
         const f = c.features.find((x) => x.name === feature);
-        return { at: c.at, pValue: f?.pValue ?? null, effect: f?.effect ?? null, drifted: f?.drifted ?? null };
+        return { at: c.at, pValue: f?.pValue ?? null, effect: f?.effect ?? null, drifted: f?.drifted ?? null, threshold: f?.threshold ?? null };
       }),
     })),
   };

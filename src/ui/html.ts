@@ -71,6 +71,8 @@ export interface Series {
   label: string;
   colour?: string;
   values: Array<number | null>;
+  /** Points drawn in red (a drifted check). */
+  marked?: boolean[];
 }
 
 /**
@@ -104,7 +106,8 @@ export function lineChart(opts: { title: string; labels: string[]; series: Serie
   const step = Math.max(1, Math.ceil(n / 6));
   opts.labels.forEach((label, i) => {
     if (i % step !== 0 && i !== n - 1) return;
-    parts.push(`<text x="${x(i).toFixed(1)}" y="${height - 12}" font-size="10" fill="#555" text-anchor="middle">${esc(label.length > 16 ? `${label.slice(0, 15)}…` : label)}</text>`);
+    const anchor = n > 1 && i === 0 ? 'start' : n > 1 && i === n - 1 ? 'end' : 'middle';
+    parts.push(`<text x="${x(i).toFixed(1)}" y="${height - 12}" font-size="10" fill="#555" text-anchor="${anchor}">${esc(label.length > 16 ? `${label.slice(0, 15)}…` : label)}</text>`);
   });
   opts.series.forEach((s, si) => {
     const colour = s.colour ?? PALETTE[si % PALETTE.length]!;
@@ -121,7 +124,8 @@ export function lineChart(opts: { title: string; labels: string[]; series: Serie
     if (d) parts.push(`<path d="${d}" fill="none" stroke="${colour}" stroke-width="2"/>`);
     s.values.forEach((v, i) => {
       if (v === null || !Number.isFinite(v)) return;
-      parts.push(`<circle class="point" cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3.5" fill="${colour}"><title>${esc(`${s.label} ${opts.labels[i]}: ${fmt(v)}`)}</title></circle>`);
+      const marked = s.marked?.[i] === true;
+      parts.push(`<circle class="point${marked ? ' marked' : ''}" cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="${marked ? 4.5 : 3.5}" fill="${marked ? '#b00020' : colour}"><title>${esc(`${s.label} ${opts.labels[i]}: ${fmt(v)}${marked ? ' (drift)' : ''}`)}</title></circle>`);
     });
   });
   const legend = opts.series.length > 1 ? `<p class="legend">${opts.series.map((s, si) => `<span style="background:${s.colour ?? PALETTE[si % PALETTE.length]}"></span>${esc(s.label)}`).join('')}</p>` : '';

@@ -20,7 +20,7 @@ export function renderModels(data: Data<typeof modelsPage>): string {
     const drift = m.drift ? `${m.drift.drift === true ? '<span class="bad">drift</span>' : m.drift.drift === false ? '<span class="ok">no drift</span>' : 'unknown'} ${when(m.drift.at)}` : '<span class="muted">no recorded checks</span>';
     const deploy = m.last_deployment ? `${esc(m.last_deployment.version)} ${esc(m.last_deployment.outcome)} ${when(m.last_deployment.at)}` : '<span class="muted">never</span>';
     return [
-      `${modelLink(m.name)}<div class="muted">${m.versions} version${m.versions === 1 ? '' : 's'}</div>`,
+      `${modelLink(m.name)}<div class="muted">${m.error ? `<span class="error">${esc(m.error)}</span>` : `${m.versions} version${m.versions === 1 ? '' : 's'}`}</div>`,
       m.production ? `${versionLink(m.name, m.production.version)} ${statusBadge('production')}` : '<span class="muted">none</span>',
       metrics,
       aliases,
@@ -175,15 +175,15 @@ export function renderDrift(data: Data<typeof driftPage>): string {
       c.version ? versionLink(data.name, c.version) : '',
       c.drift === true ? '<span class="bad">drift</span>' : c.drift === false ? '<span class="ok">no drift</span>' : 'unknown',
       esc(c.features.filter((f) => f.drifted).map((f) => f.name).join(', ')),
-      c.report ? esc(c.report) : '',
+      c.report ? esc(c.report) : '<span class="muted">–</span>',
     ]),
     'id="checks"',
   );
   const charts = data.features
     .map((f) =>
       `<section class="feature"><h3>${esc(f.feature)}</h3>` +
-      lineChart({ title: `${f.feature}: p-value`, labels, series: [{ label: 'p-value', values: f.points.map((p) => p.pValue) }], threshold: 0.05, yMin: 0, width: 360, height: 150, className: 'pvalue-chart' }) +
-      lineChart({ title: `${f.feature}: effect size`, labels, series: [{ label: 'effect', colour: '#f58518', values: f.points.map((p) => p.effect) }], yMin: 0, width: 360, height: 150, className: 'effect-chart' }) +
+      lineChart({ title: `${f.feature}: adjusted p-value`, labels, series: [{ label: 'p-value', values: f.points.map((p) => p.pValue), marked: f.points.map((p) => p.drifted === true) }], threshold: f.points.map((p) => p.threshold).filter((t): t is number => t !== null).pop(), yMin: 0, width: 360, height: 150, className: 'pvalue-chart' }) +
+      lineChart({ title: `${f.feature}: effect size`, labels, series: [{ label: 'effect', colour: '#f58518', values: f.points.map((p) => p.effect), marked: f.points.map((p) => p.drifted === true) }], yMin: 0, width: 360, height: 150, className: 'effect-chart' }) +
       '</section>',
     )
     .join('');
