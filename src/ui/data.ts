@@ -5,11 +5,13 @@
 // - auditTail: the newest audit events of one model, reading backwards from the newest
 //   key instead of every event object (Registry.readAudit reads them all);
 // - driftChecks: the recorded drift checks under models/<name>/drift/ (drift-check --record);
+// - versionsOf: a model's versions for a long-running reader (records kept in memory);
 // - latestVersionName: the newest version from one listing, without reading records.
 import { NotFoundError, UsageError } from '../errors.js';
 import { compareVersions, NAME_PATTERN, VERSION_PATTERN } from '../registry/names.js';
 import { mapLimit, type Registry } from '../registry/registry.js';
-import type { AuditEntry, DeploymentRecord, VersionRecord } from '../registry/types.js';
+import { statusIn, type StoredRecord } from '../registry/records.js';
+import type { AuditEntry, DeploymentRecord, Status, VersionRecord } from '../registry/types.js';
 
 /** The metrics shown first when present (as in `mlops list`). */
 const KEY_METRICS = ['accuracy', 'f1_score', 'auc_roc', 'precision', 'recall'];
@@ -61,20 +63,78 @@ export async function latestVersionName(registry: Registry, name: string): Promi
   return names.sort(compareVersions)[names.length - 1];
 }
 
+/**
+ * What a long-running reader keeps in memory, per registry: audit events and version
+ * records are create-only, so an entry read once stays right while its key is listed.
+ */
+interface Memo {
+  audit: Map<string, AuditEntry | null>;
+  records: Map<string, Map<string, StoredRecord>>;
+}
+const memos = new WeakMap<Registry, Memo>();
+const memoOf = (registry: Registry): Memo => {
+  let memo = memos.get(registry);
+  if (!memo) memos.set(registry, (memo = { audit: new Map(), records: new Map() }));
+  return memo;
+};
+const MAX_AUDIT_MEMO = 50_000;
+
+/**
+ * All versions of a model with their status, oldest first: Registry.listVersions the first
+ * time, then one listing, one state read and Registry.recordIn for versions not seen yet.
+ * (listVersions re-checks every record on each call: 2-4 s for 9,000 versions here.)
+ */
+export async function versionsOf(registry: Registry, name: string): Promise<Versioned[]> {
+  if (registry.format === 1) return (await registry.listVersions(name)).map((r) => ({ record: r, status: r.status }));
+  const memo = memoOf(registry);
+  const known = memo.records.get(name);
+  if (!known) {
+    const all = await registry.listVersions(name);
+    memo.records.set(name, new Map(all.map((r) => [r.version, stored(r)])));
+    return all.map((r) => ({ record: r, status: r.status }));
+  }
+  const [names, { state }] = await Promise.all([registry.versionNames(name), registry.readState(name)]);
+  const missing = names.filter((v) => !known.has(v));
+  await mapLimit(missing, 32, async (v) => {
+    const r = await registry.recordIn(name, v, state);
+    if (r) known.set(v, stored(r));
+  });
+  const listed = new Set(names);
+  for (const v of known.keys()) if (!listed.has(v)) known.delete(v);
+  // Only the stage is derived per request (statusIn), not a copy of each record with its history.
+  return names.filter((v) => known.has(v)).sort(compareVersions).map((v) => ({ record: known.get(v)!, status: statusIn(state, v) }));
+}
+
+export interface Versioned {
+  record: StoredRecord;
+  status: Status;
+}
+
+function stored(record: VersionRecord): StoredRecord {
+  const { status: _status, history: _history, ...rest } = record;
+  return rest;
+}
+
 /** The newest `limit` audit events of one model (all models when name is undefined), newest first. */
 export async function auditTail(registry: Registry, name: string | undefined, limit = 100, maxReads = 2000): Promise<AuditEntry[]> {
   if (registry.format === 1) return (await registry.readAudit()).filter((e) => !name || e.model === name).reverse().slice(0, limit);
+  const memo = memoOf(registry).audit;
+  if (memo.size > MAX_AUDIT_MEMO) memo.clear();
   const keys = (await registry.store.list('audit/')).map((o) => o.key).reverse();
   const out: AuditEntry[] = [];
   for (let start = 0; start < Math.min(keys.length, maxReads) && out.length < limit; start += 64) {
     const batch = await mapLimit(keys.slice(start, Math.min(start + 64, maxReads)), 32, async (key) => {
+      if (memo.has(key)) return memo.get(key) ?? undefined;
       const got = await registry.store.get(key);
+      let entry: AuditEntry | undefined;
       try {
-        const entry = got ? (JSON.parse(got.body.toString('utf8')) as AuditEntry) : undefined;
-        return entry && typeof entry === 'object' && typeof entry.at === 'string' ? entry : undefined;
+        entry = got ? (JSON.parse(got.body.toString('utf8')) as AuditEntry) : undefined;
       } catch {
-        return undefined;
+        entry = undefined;
       }
+      const ok = entry && typeof entry === 'object' && typeof entry.at === 'string' && typeof entry.model === 'string' ? entry : undefined;
+      if (got) memo.set(key, ok ?? null);
+      return ok;
     });
     for (const e of batch) if (e && (!name || e.model === name) && out.length < limit) out.push(e);
   }
@@ -175,21 +235,20 @@ export async function modelsPage(registry: Registry, filter: ModelsFilter) {
 export const SORT_KEYS = ['version', 'status', 'created', 'by', 'size'] as const;
 export type SortKey = (typeof SORT_KEYS)[number] | `metric:${string}`;
 
-function sortVersions(versions: VersionRecord[], sort: SortKey, order: 'asc' | 'desc'): VersionRecord[] {
-  const key = (v: VersionRecord): string | number => {
+/** `versions` come oldest first (versionsOf); the sort is stable, so ties keep version order. */
+function sortVersions(versions: Versioned[], sort: SortKey, order: 'asc' | 'desc'): Versioned[] {
+  if (sort === 'version') return order === 'desc' ? [...versions].reverse() : versions;
+  const key = ({ record: v, status }: Versioned): string | number => {
     if (sort.startsWith('metric:')) return v.metrics[sort.slice(7)] ?? -Infinity;
-    if (sort === 'status') return v.status;
+    if (sort === 'status') return status;
     if (sort === 'created') return v.created_at;
     if (sort === 'by') return v.registered_by;
     if (sort === 'size') return v.artifact.size;
     return '';
   };
-  const sorted = [...versions].sort((a, b) => {
-    if (sort === 'version') return compareVersions(a.version, b.version);
-    const ka = key(a);
-    const kb = key(b);
-    return ka < kb ? -1 : ka > kb ? 1 : compareVersions(a.version, b.version);
-  });
+  const keyed = versions.map((v, i) => ({ v, k: key(v), i }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.i - b.i));
+  const sorted = keyed.map((x) => x.v);
   return order === 'desc' ? sorted.reverse() : sorted;
 }
 
@@ -202,7 +261,7 @@ export interface ModelQuery {
 
 export async function modelPage(registry: Registry, name: string, query: ModelQuery = {}) {
   checkModelName(name);
-  const [all, { state }, deployments, timeline] = await Promise.all([registry.listVersions(name), registry.readState(name), registry.deployments(name), auditTail(registry, name, 100)]);
+  const [all, { state }, deployments, timeline] = await Promise.all([versionsOf(registry, name), registry.readState(name), registry.deployments(name), auditTail(registry, name, 100)]);
   if (all.length === 0) throw new NotFoundError(`no model named ${name}`, 'see the models at /', 'model_not_found');
   const sort = (query.sort && ((SORT_KEYS as readonly string[]).includes(query.sort) || query.sort.startsWith('metric:')) ? query.sort : 'version') as SortKey;
   const order = query.order === 'asc' ? 'asc' : query.order === 'desc' ? 'desc' : 'desc';
@@ -211,7 +270,7 @@ export async function modelPage(registry: Registry, name: string, query: ModelQu
   const page = Math.min(Math.max(query.page ?? 1, 1), pages);
   const sorted = sortVersions(all, sort, order);
   const aliasesOf = (v: string) => Object.entries(state.aliases).filter(([, target]) => target === v).map(([a]) => a);
-  const metricNames = [...new Set(all.slice(-200).flatMap((v) => keyMetricNames(v.metrics, 4)))].slice(0, 5);
+  const metricNames = [...new Set(all.slice(-200).flatMap((v) => keyMetricNames(v.record.metrics, 4)))].slice(0, 5);
   return {
     name,
     total: all.length,
@@ -223,9 +282,9 @@ export async function modelPage(registry: Registry, name: string, query: ModelQu
     page,
     pages,
     per_page: perPage,
-    versions: sorted.slice((page - 1) * perPage, page * perPage).map((v) => ({
+    versions: sorted.slice((page - 1) * perPage, page * perPage).map(({ record: v, status }) => ({
       version: v.version,
-      status: v.status,
+      status,
       aliases: aliasesOf(v.version),
       metrics: v.metrics,
       created_at: v.created_at,
