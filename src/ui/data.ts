@@ -6,7 +6,8 @@
 //   key instead of every event object (Registry.readAudit reads them all);
 // - driftChecks: the recorded drift checks under models/<name>/drift/ (drift-check --record);
 // - versionsOf: a model's versions for a long-running reader (records kept in memory);
-// - latestVersionName: the newest version from one listing, without reading records.
+// - listModelKeys: every model's versions and newest deployment and drift keys from one
+//   walk of models/ (listModels plus versionNames per model walk it twice).
 import { NotFoundError, UsageError } from '../errors.js';
 import { compareVersions, NAME_PATTERN, VERSION_PATTERN } from '../registry/names.js';
 import { mapLimit, type Registry } from '../registry/registry.js';
@@ -56,12 +57,7 @@ export interface ModelSummary {
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const newest = <T extends { at: string }>(items: T[]): T | undefined => items.reduce<T | undefined>((a, b) => (!a || b.at >= a.at ? b : a), undefined);
 
-export async function latestVersionName(registry: Registry, name: string): Promise<string | undefined> {
-  const names = await registry.versionNames(name);
-  return names.sort(compareVersions)[names.length - 1];
-}
 
 /**
  * What a long-running reader keeps in memory, per registry: audit events and version
@@ -176,24 +172,56 @@ export async function driftChecks(registry: Registry, name: string, limit = 500)
   return checks.filter((c): c is DriftCheckSummary => c !== undefined).sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
 }
 
-async function lastDriftCheck(registry: Registry, name: string): Promise<DriftCheckSummary | undefined> {
-  const keys = (await registry.store.list(`models/${name}/drift/`)).map((o) => o.key).filter((k) => k.endsWith('.json'));
-  const key = keys[keys.length - 1];
-  const got = key ? await registry.store.get(key) : undefined;
-  return key && got ? parseDriftCheck(key, got.body.toString('utf8')) : undefined;
+/** What one listing of models/ says about each model: its versions and its newest deployment and drift keys. */
+interface ModelKeys {
+  versions: string[];
+  lastDeployment?: string;
+  lastDrift?: string;
 }
 
-export async function modelSummary(registry: Registry, name: string): Promise<ModelSummary> {
-  const [names, { state }, deployments, drift] = await Promise.all([registry.versionNames(name), registry.readState(name), registry.deployments(name), lastDriftCheck(registry, name)]);
-  names.sort(compareVersions);
+/**
+ * One walk of models/ instead of listModels plus a listing per model (versions, deployments,
+ * drift): on 10,000 versions the walks, not the reads, are what the models page costs.
+ */
+export async function listModelKeys(registry: Registry): Promise<Map<string, ModelKeys>> {
+  const out = new Map<string, ModelKeys>();
+  for (const { key } of await registry.store.list('models/')) {
+    const m = /^models\/([^/]+)\/(versions|deployments|drift)\/([^/]+)$/.exec(key);
+    if (!m || !NAME_PATTERN.test(m[1]!)) continue;
+    let entry = out.get(m[1]!);
+    if (!entry) out.set(m[1]!, (entry = { versions: [] }));
+    if (m[2] === 'versions' && m[3]!.endsWith('.yaml')) entry.versions.push(m[3]!.slice(0, -5));
+    else if (m[2] === 'deployments' && m[3]!.endsWith('.yaml') && (!entry.lastDeployment || key > entry.lastDeployment)) entry.lastDeployment = key;
+    else if (m[2] === 'drift' && m[3]!.endsWith('.json') && (!entry.lastDrift || key > entry.lastDrift)) entry.lastDrift = key;
+  }
+  for (const [name, entry] of out) if (entry.versions.length === 0) out.delete(name);
+  return out;
+}
+
+async function readDeployment(registry: Registry, key: string | undefined): Promise<DeploymentRecord | undefined> {
+  const got = key ? await registry.store.get(key) : undefined;
+  if (!got) return undefined;
+  const { parse } = await import('yaml');
+  try {
+    const value = parse(got.body.toString('utf8')) as DeploymentRecord | null;
+    return value && typeof value === 'object' && typeof value.at === 'string' && typeof value.version === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function modelSummary(registry: Registry, name: string, keys: ModelKeys): Promise<ModelSummary> {
+  const [{ state }, deployment, driftObject] = await Promise.all([registry.readState(name), readDeployment(registry, keys.lastDeployment), keys.lastDrift ? registry.store.get(keys.lastDrift) : undefined]);
+  const drift = keys.lastDrift && driftObject ? parseDriftCheck(keys.lastDrift, driftObject.body.toString('utf8')) : undefined;
+  const names = [...keys.versions].sort(compareVersions);
   const latest = names[names.length - 1];
-  const production = state.production ? await registry.tryGet(name, state.production) : undefined;
-  const shown = production ?? (latest ? await registry.tryGet(name, latest) : undefined);
+  // recordIn: one state read for the page, records kept in memory by the registry once read.
+  const production = state.production ? await registry.recordIn(name, state.production, state) : undefined;
+  const registered = latest ? (latest === production?.version ? production : await registry.recordIn(name, latest, state)) : undefined;
+  const shown = production ?? registered;
   const change = state.changes[state.changes.length - 1];
-  const registered = shown && latest === shown.version ? shown : latest ? await registry.tryGet(name, latest) : undefined;
   let last_change: ModelSummary['last_change'] = change ? { at: change.at, by: change.by, what: `${change.event.replace('_', ' ')} ${change.version} to ${change.to}` } : null;
   if (registered && (!last_change || registered.created_at > last_change.at)) last_change = { at: registered.created_at, by: registered.registered_by, what: `registered ${registered.version}` };
-  const deployment = newest(deployments);
   return {
     name,
     versions: names.length,
@@ -214,11 +242,12 @@ export interface ModelsFilter {
 }
 
 export async function modelsPage(registry: Registry, filter: ModelsFilter) {
-  const names = (await registry.listModels()).filter((n) => !filter.q || n.includes(filter.q.toLowerCase()));
+  const all = await listModelKeys(registry);
+  const names = [...all.keys()].sort().filter((n) => !filter.q || n.includes(filter.q.toLowerCase()));
   // One unreadable model (a hand-edited state) shows as a row with its error, not a failed page.
   let models = await mapLimit(names, 8, async (n): Promise<ModelSummary> => {
     try {
-      return await modelSummary(registry, n);
+      return await modelSummary(registry, n, all.get(n)!);
     } catch (error) {
       if (!(error instanceof UsageError)) throw error;
       return { name: n, versions: 0, latest: undefined, production: null, tags: {}, aliases: {}, last_change: null, last_deployment: null, drift: null, error: error.message };

@@ -5,7 +5,7 @@
 // (copies of the real ones with the version changed): fraud has 9,000 versions, m0..m9 100 each.
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -16,7 +16,7 @@ const keep = process.env.UI_BENCH_DIR;
 const dir = keep ?? mkdtempSync(join(tmpdir(), 'mlops-bench-ui-'));
 const registry = join(dir, 'registry');
 const TARGET_MS = 300;
-const RUNS = 30;
+const RUNS = 50;
 
 const mlops = (...args) => execFileSync('node', [bin, '--registry', registry, ...args, '-q'], { env: { ...process.env, MLOPS_USER: 'bench', NO_COLOR: '1' } });
 
@@ -81,7 +81,7 @@ try {
   const versions = keep && existsSync(join(registry, 'models')) ? 10_000 : build();
   console.log(`registry: ${versions} versions in 11 models (fraud: 9,000), ${readdirSync(join(registry, 'audit')).length} audit events; built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   ui = await startUi();
-  console.log(`mlops ui start-up (spawn to listening line): ${ui.startMs.toFixed(0)} ms`);
+  console.log(`mlops ui start-up (spawn to listening line): ${ui.startMs.toFixed(0)} ms; load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   const pages = [
     ['models page', '/', true],
     ["a model's page (fraud, 9,000 versions)", '/models/fraud', true],
