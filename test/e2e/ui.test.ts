@@ -329,3 +329,45 @@ describe.skipIf(skip !== undefined)('mlops ui access token', () => {
     }
   });
 });
+
+describe.skipIf(skip !== undefined)('mlops ui while the registry changes', () => {
+  it('start-up errors are one line with a documented exit code', async () => {
+    const missing = await mlops(['--registry', join(dir, 'no-registry-here'), 'ui', '--port', '0']);
+    expect(missing.exitCode).toBe(3);
+    expect(expectCleanError(missing)).toMatch(/no registry/);
+    const port = new URL(ui.url).port;
+    const taken = await mlops(['--registry', registry, 'ui', '--port', port]);
+    expect(taken.exitCode).toBe(2);
+    expect(expectCleanError(taken)).toMatch(new RegExp(`port ${port} .* in use`));
+  });
+
+  it('pages follow registrations and promotions made while it runs, under concurrent requests', async () => {
+    const model = async () => (await (await fetch(`${ui.url}/models/fraud`, { headers: { accept: 'application/json' } })).json()) as { total: number; production: string; versions: Array<{ version: string; status: string }> };
+    expect((await model()).total).toBe(3); // warm: the records are in memory now
+    const statuses: number[] = [];
+    let writing = true;
+    const load = (async () => {
+      while (writing) {
+        const rs = await Promise.all(['/', '/models/fraud', '/models/fraud/versions/v1.0.0', '/models/fraud/drift'].map((p) => fetch(`${ui.url}${p}`)));
+        for (const r of rs) {
+          statuses.push(r.status);
+          await r.arrayBuffer();
+        }
+      }
+    })();
+    await cli('register', 'fraud', join(EXAMPLE, 'fraud-v2.onnx'), '--version', 'v1.2.0', '--metric', 'accuracy=0.95');
+    let after = await model();
+    expect(after.total).toBe(4);
+    expect(after.versions[0]).toMatchObject({ version: 'v1.2.0', status: 'staging' });
+    await cli('promote', 'fraud', 'v1.2.0', '--to', 'production');
+    writing = false;
+    await load;
+    after = await model();
+    expect(after.production).toBe('v1.2.0');
+    expect(after.versions.find((v) => v.version === 'v1.0.0')?.status).toBe('archived');
+    const list = (await (await fetch(ui.url, { headers: { accept: 'application/json' } })).json()) as { models: Array<{ name: string; production: { version: string } | null; last_change: { what: string } }> };
+    expect(list.models.find((m) => m.name === 'fraud')).toMatchObject({ production: { version: 'v1.2.0' }, last_change: { what: 'promoted v1.2.0 to production' } });
+    expect(statuses.length).toBeGreaterThan(0);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  });
+});
