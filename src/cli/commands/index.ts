@@ -16,6 +16,7 @@ import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
 import { buildCommand } from './build.js';
+import { uiCommand } from './ui.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -35,4 +36,5 @@ export const COMMANDS: CommandDef[] = [
   monitorCommand,
   demoCommand,
   registryCommand,
+  uiCommand,
 ];
