@@ -10,7 +10,7 @@
 //
 // Needs dist/ (npm run build).
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request as httpRequest, Agent } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
