@@ -6,6 +6,7 @@
 //
 //   node test/bench/serve.bench.mjs [--duration 10] [--connections 16] [--workers N] [--rounds 1]
 //                                   [--only node|bare|flask|batch|v2|grpc|inproc] [--batch-window-ms N] [--json]
+//                                   [--grpc-channels N]  (gRPC: the connections' calls share N channels; default 4)
 //
 // Targets (issue): single-row POST /predict with 16 keep-alive connections >= 3.5x the
 // Flask baseline's requests/s with a lower p99; 100-row batches >= 1,000,000 rows/s.
@@ -332,7 +333,7 @@ async function main() {
         const { grpcLoad, httpLoad } = await import('./node-load.mjs');
         const input = { name: 'features', datatype: 'FP32', shape: [1, 10] };
         log('mlops serve, gRPC ModelInfer 1 row (node client) ...');
-        results.push(await grpcLoad({ label: 'mlops gRPC ModelInfer, 1 row (node client)', root: ROOT, port: server.grpcPort, request: { model_name: 'fraud', inputs: [input], raw_input_contents: [Buffer.from(Float32Array.from(rows[0]).buffer)] }, connections: CONNECTIONS, durationSeconds: DURATION }));
+        results.push(await grpcLoad({ label: 'mlops gRPC ModelInfer, 1 row (node client)', root: ROOT, port: server.grpcPort, request: { model_name: 'fraud', inputs: [input], raw_input_contents: [Buffer.from(Float32Array.from(rows[0]).buffer)] }, connections: CONNECTIONS, durationSeconds: DURATION, ...(flag('grpc-channels', undefined) ? { channels: Number(flag('grpc-channels')) } : {}) }));
         log('mlops serve, HTTP V2 JSON 1 row (node client) ...');
         results.push(await httpLoad({ label: 'mlops HTTP V2 JSON, 1 row (node client)', port: mlopsPort, path: '/v2/models/fraud/infer', body: Buffer.from(v2Json(1)), headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, durationSeconds: DURATION }));
       }
