@@ -48,6 +48,16 @@ export class Predictor {
   private countOutOfDistribution(route: Route, rows: Rows): void {
     const { oodMin, oodMax, featureNames } = route.model;
     if (!oodMin || !oodMax) return;
+    const flat = rows.flat;
+    if (flat) {
+      const width = oodMin.length;
+      for (let i = 0; i < flat.length; i++) {
+        const value = flat[i]!;
+        const f = i % width;
+        if (value < oodMin[f]! || value > oodMax[f]!) route.metrics.ood(featureNames[f]!);
+      }
+      return;
+    }
     for (const row of rows.raw) {
       for (let i = 0; i < oodMin.length; i++) {
         const value = row[i]!;
