@@ -1,10 +1,7 @@
 // `mlops ab report`: read a prediction log (with its rotated files), count each variant's
 // requests, join the feedback lines, and compare the variants with the fitting test.
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { NotFoundError, UsageError, messageOf } from '../errors.js';
-import { logFiles } from '../serve/prediction-log.js';
+import { predictionLogFiles, readPredictionLog } from '../prediction-log/index.js';
 import { samplesForMeans, samplesForProportions, twoProportionTest, welchTTest, type TestResult } from './stats.js';
 
 export interface AnalyzeOptions {
@@ -94,7 +91,7 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
   const alpha = options.alpha ?? 0.05;
   const power = options.power ?? 0.8;
   if (!(alpha > 0 && alpha < 1)) throw new UsageError(`--alpha ${alpha} must be between 0 and 1`, 'e.g. --alpha 0.05');
-  const files = await logFiles(logPath);
+  const files = await predictionLogFiles(logPath);
   if (files.length === 0) {
     throw new NotFoundError(`no prediction log at ${logPath}`, 'pass the file given to `mlops serve --log` (rotated files log.1, log.2 ... are read too)');
   }
@@ -102,6 +99,9 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
   const byExperiment = new Map<string, Map<string, Accumulator>>();
   const models = new Map<string, Set<string>>();
   const seenFeedback = new Set<string>();
+  // Feedback another replica recorded (joined: false) waits for its prediction row, from any log.
+  const predictionsByKey = new Map<string, { experiment: string; variant: string; prediction: unknown }>();
+  const unjoined: Array<{ key: string; label?: unknown; outcome?: unknown }> = [];
   let skippedLines = 0;
   const accumulator = (experiment: string, variant: string) => {
     let variants = byExperiment.get(experiment);
@@ -111,50 +111,54 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
     return found;
   };
 
-  for (const file of files) {
-    try {
-      await stat(file);
-    } catch {
-      continue; // rotated away while we listed
-    }
-    const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
-    try {
-      for await (const line of lines) {
-        if (line === '') continue;
-        let row: Record<string, unknown>;
-        try {
-          row = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          skippedLines++;
-          continue;
-        }
-        if (typeof row !== 'object' || row === null || row.shadow === true) continue;
-        const experiment = row.experiment;
-        const variant = row.variant;
-        if (typeof experiment !== 'string' || typeof variant !== 'string') continue;
-        if (typeof row.model === 'string') {
-          if (!models.has(experiment)) models.set(experiment, new Set());
-          models.get(experiment)!.add(row.model);
-        }
-        const acc = accumulator(experiment, variant);
-        if (typeof row.version === 'string') acc.versions.add(row.version);
-        if (row.type === 'feedback') {
-          const key = `${String(row.request_id)}:${String(row.row ?? 0)}`;
-          if (seenFeedback.has(key)) continue;
-          seenFeedback.add(key);
-          if (row.label !== undefined && row.label !== null) acc.labels.push({ prediction: labelText(row.prediction), label: labelText(row.label) });
-          else if (typeof row.outcome === 'number' && Number.isFinite(row.outcome)) acc.outcomes.push(row.outcome);
-          else skippedLines++;
-        } else if ('features' in row || 'outputs' in row) {
-          acc.rows++;
-          if (typeof row.request_id === 'string') acc.requestIds.add(row.request_id);
-        } else {
-          skippedLines++;
+  try {
+    for await (const entry of readPredictionLog(logPath)) {
+      if (entry.kind === 'invalid') {
+        if (entry.reason === 'not JSON') skippedLines++;
+        continue;
+      }
+      const row = entry.row;
+      if (row.shadow === true) continue;
+      if (entry.kind === 'feedback' && entry.row.joined === false) {
+        unjoined.push({ key: `${String(entry.row.request_id)}:${String(entry.row.row ?? 0)}`, label: entry.row.label, outcome: entry.row.outcome });
+        continue;
+      }
+      const experiment = row.experiment;
+      const variant = row.variant;
+      if (typeof experiment !== 'string' || typeof variant !== 'string') continue;
+      if (typeof row.model === 'string') {
+        if (!models.has(experiment)) models.set(experiment, new Set());
+        models.get(experiment)!.add(row.model);
+      }
+      const acc = accumulator(experiment, variant);
+      if (typeof row.version === 'string') acc.versions.add(row.version);
+      if (entry.kind === 'feedback') {
+        const feedback = entry.row;
+        const key = `${String(feedback.request_id)}:${String(feedback.row ?? 0)}`;
+        if (seenFeedback.has(key)) continue;
+        seenFeedback.add(key);
+        if (feedback.label !== undefined && feedback.label !== null) acc.labels.push({ prediction: labelText(feedback.prediction), label: labelText(feedback.label) });
+        else if (typeof feedback.outcome === 'number' && Number.isFinite(feedback.outcome)) acc.outcomes.push(feedback.outcome);
+        else skippedLines++;
+      } else {
+        acc.rows++;
+        if (typeof row.request_id === 'string') {
+          acc.requestIds.add(row.request_id);
+          if ('prediction' in row) predictionsByKey.set(`${row.request_id}:${String(row.row ?? 0)}`, { experiment, variant, prediction: row.prediction });
         }
       }
-    } catch (error) {
-      throw new UsageError(`cannot read ${file}: ${messageOf(error)}`, 'check the path and permissions');
     }
+  } catch (error) {
+    throw new UsageError(`cannot read ${logPath}: ${messageOf(error)}`, 'check the path and permissions');
+  }
+
+  for (const feedback of unjoined) {
+    const prediction = predictionsByKey.get(feedback.key);
+    if (!prediction || seenFeedback.has(feedback.key)) continue;
+    seenFeedback.add(feedback.key);
+    const acc = accumulator(prediction.experiment, prediction.variant);
+    if (feedback.label !== undefined && feedback.label !== null) acc.labels.push({ prediction: labelText(prediction.prediction), label: labelText(feedback.label) });
+    else if (typeof feedback.outcome === 'number' && Number.isFinite(feedback.outcome)) acc.outcomes.push(feedback.outcome);
   }
 
   const experiments = [...byExperiment.keys()].sort();

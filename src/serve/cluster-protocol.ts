@@ -1,10 +1,10 @@
 // The messages between the cluster primary and its workers (node:cluster IPC), in one place.
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { MlopsError, isMlopsError, messageOf, type ExitCode } from '../errors.js';
-import type { FeedbackAnswer } from './app.js';
+import type { FeedbackAnswer } from './feedback.js';
 import type { ServeEvent } from './events.js';
 import type { ServePlan } from './options.js';
-import type { ServedVersion } from './server.js';
+import type { ServedVersion } from './models.js';
 
 export interface SerializedError {
   code: string;

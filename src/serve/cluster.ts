@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url';
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
 import { UsageError } from '../errors.js';
 import { fromWorker, type OnServeEvent } from './events.js';
-import type { FeedbackAnswer } from './app.js';
+import type { FeedbackAnswer } from './feedback.js';
 import { deserializeError, isMessage, type ToPrimary, type ToWorker } from './cluster-protocol.js';
 import { aggregateWorkerMetrics } from './metrics.js';
 import type { ServePlan } from './options.js';
-import { connectUrl, createLogSink, type ServedVersion, type ServerHandle } from './server.js';
+import { createServer } from 'node:http';
+import { connectUrl, createLogSink, listen } from './http-server.js';
+import type { ServedVersion } from './models.js';
+import type { ServerHandle } from './handle.js';
 
 const METRICS_TIMEOUT_MS = 3_000;
 const FEEDBACK_TIMEOUT_MS = 3_000;
@@ -169,6 +172,8 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
     const worker = cluster.fork();
     workers.set(worker.id, worker);
     worker.on('message', (message: unknown) => onMessage(worker, message));
+    // An IPC write to a worker that is exiting (EPIPE) is not news: its 'exit' says what happened.
+    worker.on('error', () => undefined);
     worker.once('exit', (code, signal) => {
       workers.delete(worker.id);
       readyWorkers.delete(worker.id);
@@ -201,7 +206,7 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
             worker.once('exit', () => resolve());
             if (failed) worker.kill('SIGKILL');
             else send(worker, { type: 'mlops:drain', delayMs });
-            setTimeout(() => worker.process.kill('SIGKILL'), delayMs + 30_000 + EXIT_GRACE_MS).unref();
+            setTimeout(() => worker.process.kill('SIGKILL'), delayMs + plan.drainTimeoutMs + EXIT_GRACE_MS).unref();
           }),
       );
       await Promise.all(exits);
@@ -212,6 +217,12 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
     return stopping;
   };
 
+  // Workers listen only once their models are loaded: find a taken port now, not after the load.
+  if (plan.port !== 0) {
+    const probe = createServer();
+    await listen(probe, plan.port, plan.host);
+    await new Promise((resolve) => probe.close(resolve));
+  }
   for (let i = 0; i < plan.workers; i++) fork();
   const port = await listening;
   const url = connectUrl(plan.host, port);

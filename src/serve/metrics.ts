@@ -5,7 +5,7 @@ import { AggregatorRegistry, Counter, Gauge, Histogram, Registry, collectDefault
 /** From 0.1 ms: one row of a small tabular model runs in ~20 us, a whole request in ~100 us. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
 
-export type ErrorType = 'validation' | 'inference' | 'not_found' | 'body_too_large' | 'malformed_json' | 'internal';
+export type ErrorType = 'validation' | 'inference' | 'not_found' | 'body_too_large' | 'malformed_json' | 'unauthorized' | 'internal';
 
 const MODEL_LABELS = ['model', 'version', 'variant'] as const;
 

@@ -38,6 +38,10 @@ export interface ServeOptions {
   batchMaxRows?: number;
   /** After a drain starts, keep answering (readiness false) this long so load balancers notice. */
   drainDelayMs?: number;
+  /** The longest a drain waits for requests already received before cutting their connections. */
+  drainTimeoutMs?: number;
+  /** When set, POST /feedback (and any state-changing route) needs Authorization: Bearer <token>. */
+  authToken?: string;
   /** Predicted rows (of recent requests) kept for POST /feedback. */
   feedbackCapacity?: number;
   /** Reported by GET /v2. */
@@ -87,7 +91,9 @@ export interface ServePlan {
   batchWindowMs: number;
   batchMaxRows: number;
   drainDelayMs: number;
+  drainTimeoutMs: number;
   feedbackCapacity: number;
+  authToken?: string;
   serverVersion: string;
   models: ModelSpec[];
   experiments: ExperimentSpec[];
@@ -96,7 +102,8 @@ export interface ServePlan {
 }
 
 export const DEFAULTS = {
-  host: '0.0.0.0',
+  // A workstation default, as `mlflow models serve`: the image and manifests pass --host 0.0.0.0.
+  host: '127.0.0.1',
   port: 8000,
   pollIntervalMs: 1000,
   maxBodyBytes: 1024 * 1024,
@@ -107,6 +114,7 @@ export const DEFAULTS = {
   batchWindowMs: 0,
   batchMaxRows: 512,
   drainDelayMs: 0,
+  drainTimeoutMs: 30_000,
   feedbackCapacity: 100_000,
   logSample: 1,
   logMaxBytes: 100 * 1024 * 1024,
@@ -305,6 +313,8 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
     batchWindowMs: options.batchWindowMs ?? file.batch_window_ms ?? DEFAULTS.batchWindowMs,
     batchMaxRows,
     drainDelayMs: Math.max(0, options.drainDelayMs ?? file.drain_delay_ms ?? DEFAULTS.drainDelayMs),
+    drainTimeoutMs: Math.max(0, options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs),
+    ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
     feedbackCapacity: Math.max(1, options.feedbackCapacity ?? file.feedback_capacity ?? DEFAULTS.feedbackCapacity),
     serverVersion: options.serverVersion ?? 'unknown',
     models,

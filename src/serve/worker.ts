@@ -4,13 +4,14 @@
 // disconnects and the event loop ends by itself.
 import cluster from 'node:cluster';
 import { Registry } from '../registry/registry.js';
-import { ServeApp, type FeedbackAnswer } from './app.js';
+import { ServeApp } from './app.js';
+import type { FeedbackAnswer } from './feedback.js';
 import { isMessage, serializeError, type ToPrimary, type ToWorker } from './cluster-protocol.js';
 import type { ServeEvent } from './events.js';
 import { ServeMetrics } from './metrics.js';
 import type { ServePlan } from './options.js';
-import type { LogSink } from './prediction-log.js';
-import { closeHttpServer, createHttpServer, listen } from './server.js';
+import type { LogSink } from '../prediction-log/index.js';
+import { closeHttpServer, createHttpServer, listen } from './http-server.js';
 
 const LOG_FLUSH_MS = 50;
 const LOG_FLUSH_BYTES = 256 * 1024;
@@ -89,17 +90,19 @@ async function start(plan: ServePlan): Promise<void> {
     clusterMetrics: () => rpc((id) => ({ type: 'mlops:metrics-request', id }), '# metrics unavailable: the primary did not answer\n'),
     remoteFeedback: (body) => rpc<FeedbackAnswer>((id) => ({ type: 'mlops:feedback-request', id, body }), { status: 503, body: { error: 'feedback lookup timed out; retry' } }),
   });
-  const server = createHttpServer(app);
+  const server = createHttpServer(app.handle);
   const current = app;
   stopServer = async (delayMs) => {
     current.beginDrain();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    await closeHttpServer(server, current);
+    await closeHttpServer(server, current, plan.drainTimeoutMs);
     await current.dispose();
   };
+  // Load and warm before listening: the primary hands connections only to workers that
+  // listen, so a request never reaches a worker that is still loading (honest readiness).
+  await app.load();
   const port = await listen(server, plan.port, plan.host);
   await send({ type: 'mlops:listening', port });
-  await app.load();
   await send({ type: 'mlops:ready', models: app.describe() });
 }
 

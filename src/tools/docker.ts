@@ -134,6 +134,7 @@ export function shellQuote(word: string): string {
 // ---------------------------------------------------------------------------------------
 // Reading docker's output
 
+// eslint-disable-next-line no-control-regex -- ESC is the point: docker colours its progress output.
 const ANSI_PATTERN = /\u001b\[[0-9;]*[A-Za-z]/g;
 
 export function stripAnsi(line: string): string {

@@ -1,6 +1,5 @@
 // The git adapter: which commit a registered file came from, when it sits in a repo.
 import { dirname, resolve } from 'node:path';
-import type { SourceInfo } from '../registry/types.js';
 import type { Runner } from './runner.js';
 
 export function revParseArgs(dir: string): string[] {
@@ -11,8 +10,15 @@ export function statusArgs(dir: string, file: string): string[] {
   return ['-C', dir, 'status', '--porcelain', '--', file];
 }
 
+/** Where a registered file came from; the registry stores it as a version's `source`. */
+export interface GitSource {
+  path: string;
+  git_commit?: string;
+  git_dirty?: boolean;
+}
+
 /** The source of a file: its path, and the git commit when inside a repository (else just the path). */
-export async function sourceOf(runner: Runner, cwd: string, path: string): Promise<SourceInfo> {
+export async function sourceOf(runner: Runner, cwd: string, path: string): Promise<GitSource> {
   const absolute = resolve(cwd, path);
   const dir = dirname(absolute);
   try {

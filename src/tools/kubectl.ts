@@ -1,6 +1,7 @@
 // The kubectl adapter: pure argv builders for every call mlops makes, and a client that
 // runs them through the Runner, parses `-o json`, and turns kubectl's errors into MlopsErrors.
 import { ToolFailedError, type MlopsError } from '../errors.js';
+import { isPlainObject } from '../plain-object.js';
 import type { RunOptions, Runner, RunResult } from './runner.js';
 
 /** Where kubectl commands go: the binary, the namespace and optionally a kubeconfig context. */
@@ -190,7 +191,7 @@ export class Kubectl {
 export function parseJson(stdout: string, cmd: KubectlCommand): Record<string, unknown> {
   try {
     const value: unknown = JSON.parse(stdout);
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (isPlainObject(value)) return value;
   } catch {
     // fall through to the error below
   }

@@ -239,10 +239,13 @@ describe('feedback', () => {
       expect(await status(ids[0]!)).toBe(404);
       expect(await status(ids[1]!)).toBe(200);
       expect(await status(String(batch.body.request_id), 4)).toBe(200);
-      // The same X-Request-Id twice holds one entry: ten more reuses evict nothing else.
-      for (let i = 0; i < 10; i++) await postJson(`${small.url}/predict`, { features: rows[0] }, { 'x-request-id': 'reused' });
       expect(await status(ids[5]!)).toBe(200);
-      expect(await status('reused')).toBe(200);
+      // A client's X-Request-Id is kept beside the server's id, never the key feedback joins on.
+      const reused = await postJson(`${small.url}/predict`, { features: rows[0] }, { 'x-request-id': 'reused' });
+      expect(reused.body).toMatchObject({ client_request_id: 'reused' });
+      expect(reused.body.request_id).not.toBe('reused');
+      expect(await status('reused')).toBe(404);
+      expect(await status(String(reused.body.request_id))).toBe(200);
     } finally {
       await small.close();
     }

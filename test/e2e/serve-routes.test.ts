@@ -67,10 +67,11 @@ describe('POST /predict', () => {
     expect(new Set(answers.map((a) => a.body.request_id)).size).toBe(rows.length);
   });
 
-  test('an explicit model name and a client request id are honoured', async () => {
+  test('an explicit model name is honoured; a client request id is kept beside the server-made one', async () => {
     const response = await postJson(`${server.url}/predict`, { model: 'fraud', features: rows[1] }, { 'x-request-id': 'client-chosen-id-1' });
     expect(response.status).toBe(200);
-    expect(response.body.request_id).toBe('client-chosen-id-1');
+    expect(response.body.client_request_id).toBe('client-chosen-id-1');
+    expect(response.body.request_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 

@@ -85,7 +85,8 @@ describe('mlops serve --workers 2', () => {
       expect(response.status).toBe(200);
       expect(response.body.correct).toBe(label === answer.prediction);
     }
-    expect((await post('/feedback', { request_id: 'nobody-served-this', label: 1 })).status).toBe(404);
+    // Another replica's request: recorded unjoined in the log, for ab report to join.
+    expect(await post('/feedback', { request_id: 'nobody-served-this', label: 1 })).toMatchObject({ status: 202, body: { joined: false } });
     const text = await metricsText();
     expect(counter(text, /^mlops_feedback_total\{[^}]*\} (\d+)$/)).toBe(N);
     expect(counter(text, /^mlops_feedback_correct_total\{[^}]*\} (\d+)$/)).toBe(correct);
@@ -100,7 +101,7 @@ describe('mlops serve --workers 2', () => {
     expect(await proc.exited).toBe(0);
     const lines = (await readFile(join(reg.dir, 'workers.jsonl'), 'utf8')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
     expect(lines.filter((l) => l.features)).toHaveLength(N);
-    expect(lines.filter((l) => l.type === 'feedback')).toHaveLength(N);
+    expect(lines.filter((l) => l.type === 'feedback' && l.joined !== false)).toHaveLength(N);
     expect(new Set(lines.filter((l) => l.features).map((l) => l.request_id)).size).toBe(N);
   });
 });

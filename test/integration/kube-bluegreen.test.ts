@@ -6,6 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { requireOrSkip } from '../support/integration.ts';
 import { CheckFailedError, ExitCode, NotFoundError, ToolFailedError, ToolMissingError } from '../../src/errors.ts';
 import {
   applyRollout,
@@ -24,9 +25,8 @@ import type { JsonObject } from '../support/fake-kube-patch.ts';
 const kubectlBinary = process.env.MLOPS_KUBECTL ?? 'kubectl';
 const probe = spawnSync(kubectlBinary, ['version', '--client', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 });
 const available = probe.status === 0;
-const required = process.env.MLOPS_REQUIRE_INTEGRATION === '1';
-const skipReason = `${kubectlBinary} not found (set MLOPS_REQUIRE_INTEGRATION=1 to fail instead)`;
-if (!available && !required) console.warn(`skipping kube-bluegreen integration tests: ${skipReason}`);
+const skipReason = requireOrSkip(available, `${kubectlBinary} does not run: ${probe.error?.message ?? probe.stderr}`);
+if (skipReason) console.warn(`skipping kube-bluegreen integration tests: ${skipReason}`);
 
 const runner = new ExecaRunner();
 const NS = 'ml';
@@ -37,7 +37,7 @@ const deploymentPath = (color: string) => `/apis/apps/v1/namespaces/${NS}/deploy
 const spec = (object: JsonObject | undefined) => (object?.spec ?? {}) as Record<string, any>;
 const selectorColor = (change: StateChange) => spec(change.object).selector?.color as string | undefined;
 
-describe.skipIf(!available && !required)(available ? 'blue-green deploys with kubectl' : `blue-green deploys with kubectl (${skipReason})`, () => {
+describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with kubectl (${skipReason})` : 'blue-green deploys with kubectl', () => {
   let templates: K8sTemplates;
   let fake: FakeKube;
   let work: string;
@@ -45,7 +45,6 @@ describe.skipIf(!available && !required)(available ? 'blue-green deploys with ku
   let events: RolloutEvent[];
 
   beforeAll(async () => {
-    if (!available) throw new Error(`MLOPS_REQUIRE_INTEGRATION=1 but ${kubectlBinary} does not run: ${probe.error?.message ?? probe.stderr}`);
     templates = await loadK8sTemplates();
   });
 

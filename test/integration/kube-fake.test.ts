@@ -5,11 +5,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireOrSkip } from '../support/integration.ts';
 import { FakeKube } from '../support/fake-kube.ts';
 
 const kubectlBinary = process.env.MLOPS_KUBECTL ?? 'kubectl';
 const available = spawnSync(kubectlBinary, ['version', '--client', '-o', 'json'], { timeout: 30_000 }).status === 0;
-const required = process.env.MLOPS_REQUIRE_INTEGRATION === '1';
+const skipReason = requireOrSkip(available, `${kubectlBinary} does not run`);
 
 function kubectl(args: string[], env: Record<string, string>, input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -39,13 +40,12 @@ spec:
         env: [${env}]
 ${containers}`;
 
-describe.skipIf(!available && !required)(`the fake API server, seen by kubectl${available ? '' : ` (${kubectlBinary} not found)`}`, () => {
+describe.skipIf(skipReason !== undefined)(`the fake API server, seen by kubectl${skipReason ? ` (${skipReason})` : ''}`, () => {
   let fake: FakeKube;
   let work: string;
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    if (!available) throw new Error(`MLOPS_REQUIRE_INTEGRATION=1 but ${kubectlBinary} does not run`);
     fake = await FakeKube.start({ namespaces: ['default'] });
     work = await mkdtemp(join(tmpdir(), 'mlops-fake-kube-'));
     env = await fake.writeKubeconfig(work);

@@ -111,7 +111,7 @@ describe.skipIf(skip)(`monitor check against Prometheus ${skip ?? ''}`, () => {
   it('agrees with Prometheus evaluating the generated rules file', async () => {
     const firing = async () => {
       const response = await fetch(`${prometheus.url}/api/v1/alerts`);
-      const body = (await response.json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+      const body = (await response.json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } };
       return [...new Set(body.data.alerts.filter((alert) => alert.state === 'firing').map((alert) => alert.labels.alertname))].sort();
     };
     const deadline = Date.now() + 15_000;

@@ -92,7 +92,7 @@ describe.skipIf(skip)(`default rules against serve metrics ${skip ?? ''}`, () =>
     let names: string[] = [];
     while (Date.now() < deadline) {
       const response = await fetch(`${prometheus.url}/api/v1/alerts`);
-      const body = (await response.json()) as { data: { alerts: { labels: Record<string, string>; state: string }[] } };
+      const body = (await response.json()) as { data: { alerts: { labels: { alertname: string }; state: string }[] } };
       names = [...new Set(body.data.alerts.filter((alert) => alert.state === 'pending').map((alert) => alert.labels.alertname))].sort();
       if (names.length >= 4) break;
       await new Promise((resolve) => setTimeout(resolve, 200));

@@ -6,9 +6,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requireOrSkip } from './integration.ts';
 
-/** Tests must fail, not skip, when a peer binary is missing and this is set (CI). */
-export const integrationRequired = process.env.MLOPS_REQUIRE_INTEGRATION === '1';
 
 export const PROMETHEUS_BIN = process.env.MLOPS_TEST_PROMETHEUS ?? '/usr/bin/prometheus';
 export const PROMTOOL_BIN = process.env.MLOPS_TEST_PROMTOOL ?? '/usr/bin/promtool';
@@ -24,13 +23,12 @@ export function binaryExists(path: string): boolean {
 
 /**
  * Why a test needing these binaries should be skipped, or undefined when it should run.
- * With MLOPS_REQUIRE_INTEGRATION=1 it is always undefined: the test runs and its
- * start helper throws "... not installed", so a missing peer fails CI instead of hiding.
+ * With MLOPS_REQUIRE_INTEGRATION=1 a missing binary throws (test/support/integration.ts),
+ * so a missing peer fails CI instead of hiding.
  */
 export function skipReason(binaries: string[]): string | undefined {
-  if (integrationRequired) return undefined;
   const missing = binaries.filter((path) => !binaryExists(path));
-  return missing.length ? `not installed: ${missing.join(', ')} (set MLOPS_REQUIRE_INTEGRATION=1 to fail instead)` : undefined;
+  return requireOrSkip(missing.length === 0, `not installed: ${missing.join(', ')}`);
 }
 
 export function missingBinaryError(name: string, path: string, apt: string): Error {

@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { skipOrFail } from './integration.js';
 import { CEPH_PROGRAMS, s3ServerPids, startS3Server, type S3Server } from './s3-server.js';
 
 export interface S3Config {
@@ -25,8 +26,6 @@ declare module 'vitest' {
   }
 }
 
-const required = process.env.MLOPS_REQUIRE_INTEGRATION === '1';
-
 function installed(program: string): boolean {
   return (process.env.PATH ?? '').split(':').some((dir) => dir !== '' && existsSync(join(dir, program)));
 }
@@ -42,9 +41,9 @@ function rssMiB(pid: number): number {
 
 export default async function setup({ provide }: TestProject): Promise<(() => Promise<void>) | undefined> {
   const unavailable = (reason: string) => {
-    if (required) throw new Error(`S3 tests need the Ceph RADOS Gateway (MLOPS_REQUIRE_INTEGRATION=1): ${reason}`);
+    const skipReason = skipOrFail(`S3 tests need the Ceph RADOS Gateway: ${reason}`);
     provide('s3Available', false);
-    provide('s3SkipReason', `${reason} (set MLOPS_REQUIRE_INTEGRATION=1 to fail instead)`);
+    provide('s3SkipReason', skipReason);
     provide('s3Config', { endpoint: '', region: '', accessKeyId: '', secretAccessKey: '' });
     return undefined;
   };

@@ -4,6 +4,7 @@
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { skipOrFail } from './integration.ts';
 
 export interface S3ForTests {
   available: boolean;
@@ -18,8 +19,7 @@ export interface S3ForTests {
 
 export function s3ForTests(): S3ForTests {
   // inject() is undefined when test/support/s3-global.ts is not in vitest's globalSetup.
-  const skipReason = inject('s3SkipReason') ?? 'test/support/s3-global.ts is not in vitest globalSetup';
-  if (inject('s3Available') === undefined && process.env.MLOPS_REQUIRE_INTEGRATION === '1') throw new Error(skipReason);
+  const skipReason = inject('s3SkipReason') ?? skipOrFail('test/support/s3-global.ts is not in vitest globalSetup');
   const available = inject('s3Available') === true;
   const config = inject('s3Config');
   const env: Record<string, string | undefined> = { ...process.env };

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { RotatingLogWriter, logFiles } from '../../src/serve/prediction-log.js';
+import { RotatingLogWriter, logFiles } from '../../src/prediction-log/index.js';
 
 let dir: string;
 beforeEach(async () => {

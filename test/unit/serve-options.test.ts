@@ -65,7 +65,7 @@ test('parseShadowFlag needs a version', () => {
 describe('buildPlan', () => {
   test('defaults', async () => {
     const plan = await buildPlan({ registryDir: '/r', workers: 2 });
-    expect(plan).toMatchObject({ host: '0.0.0.0', port: 8000, workers: 2, watch: true, pollIntervalMs: 1000, maxBodyBytes: 1048576, batchWindowMs: 0, models: [], experiments: [], shadows: [] });
+    expect(plan).toMatchObject({ host: '127.0.0.1', port: 8000, workers: 2, watch: true, pollIntervalMs: 1000, maxBodyBytes: 1048576, batchWindowMs: 0, drainTimeoutMs: 30000, models: [], experiments: [], shadows: [] });
     expect(plan.log).toBeUndefined();
   });
 
@@ -124,8 +124,11 @@ describe('buildPlan', () => {
     [{ log: 'x.jsonl', logSample: 2 }, /sample rate 2/],
     [{ log: 'x.jsonl', logKeep: 0 }, /keep 0/],
     [{ pollIntervalMs: 5 }, /poll interval 5 ms/],
-    [{ configPath: '/nonexistent/serve.yaml' }, /cannot read config/],
   ])('%j is a usage error', async (options, message) => {
     await expect(buildPlan({ registryDir: '/r', ...options })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
+  });
+
+  test('a missing config file is not found (exit 3), named', async () => {
+    await expect(buildPlan({ registryDir: '/r', configPath: '/nonexistent/serve.yaml' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/config \/nonexistent\/serve\.yaml.* does not exist/) });
   });
 });

@@ -13,7 +13,7 @@ export const abCommand: CommandDef = {
       name: 'report',
       summary: 'compare the variants of an A/B test from the prediction log and feedback',
       options: [
-        { flags: '--log <file>', description: 'the prediction log written by mlops serve --log', default: 'predictions.jsonl' },
+        { flags: '--log <path>', description: 'the prediction log written by mlops serve --log, or a folder of them (one per replica: feedback is joined across them)', default: 'predictions.jsonl' },
         { flags: '--experiment <name>', description: 'which experiment, when the log holds several (default: the model name for --ab)' },
         { flags: '--alpha <x>', description: 'significance level', default: '0.05' },
         { flags: '--control <variant>', description: 'the baseline variant (default: the one with most requests)' },

@@ -2,6 +2,17 @@
 import { resolve } from 'node:path';
 import { numberFlag, type CommandDef } from '../command.js';
 import { MLOPS_VERSION } from '../../version.js';
+import { UsageError } from '../../errors.js';
+
+const secondsToMs = (seconds: number | undefined) => (seconds === undefined ? undefined : Math.round(seconds * 1000));
+
+/** The bearer token from the variable --auth-token-env names; a name that holds nothing is a usage error. */
+function authToken(env: Record<string, string | undefined>, name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  const token = env[name];
+  if (!token) throw new UsageError(`--auth-token-env ${name}: the environment variable ${name} is empty or unset`, `export ${name}=<a long random token> before mlops serve, or leave the flag out`);
+  return token;
+}
 
 export const serveCommand: CommandDef = {
   name: 'serve',
@@ -9,8 +20,8 @@ export const serveCommand: CommandDef = {
   arguments: [{ name: 'models', description: 'NAME or NAME@VERSION (default: every model\'s production version)', variadic: true }],
   options: [
     { flags: '--port <port>', description: 'port (0 picks a free one) [default: 8000]' },
-    { flags: '--host <host>', description: 'address to listen on [default: 0.0.0.0]' },
-    { flags: '--workers <n>', description: 'inference processes [default: the number of cores]' },
+    { flags: '--host <host>', description: 'address to listen on; 0.0.0.0 for every interface (containers) [default: 127.0.0.1]' },
+    { flags: '--workers <n>', description: 'inference processes, or auto: the cores this process may use (cgroup CPU limit) [default: auto]' },
     { flags: '--config <file>', description: 'serve.yaml with models, experiments, shadows, log settings' },
     { flags: '--no-watch', description: 'do not follow production promotions (hot reload)' },
     { flags: '--poll-interval-ms <ms>', description: 'how often to look for promotions [default: 1000]' },
@@ -23,6 +34,8 @@ export const serveCommand: CommandDef = {
     { flags: '--max-body <size>', description: 'largest request body, larger gets 413 [default: 1mb]' },
     { flags: '--batch-window-ms <ms>', description: 'coalesce concurrent requests into one inference: -1 off, 0 same event-loop turn, N wait up to N ms [default: 0]' },
     { flags: '--drain-delay-ms <ms>', description: 'after SIGTERM, keep answering (not ready) this long before draining [default: 0]' },
+    { flags: '--drain-timeout <s>', description: 'after SIGTERM, the longest wait for requests already received before their connections are cut [default: 30]' },
+    { flags: '--auth-token-env <name>', description: 'require Authorization: Bearer <token> on POST /feedback, the token read from this environment variable' },
   ],
   examples: [
     'mlops serve',
@@ -47,7 +60,7 @@ export const serveCommand: CommandDef = {
       configPath: options.config ? resolve(ctx.cwd, String(options.config)) : undefined,
       host: options.host as string | undefined,
       port: numberFlag(options.port, '--port', { min: 0, max: 65535, integer: true, example: '8000' }),
-      workers: numberFlag(options.workers, '--workers', { min: 1, integer: true, example: '2' }),
+      workers: options.workers === 'auto' ? undefined : numberFlag(options.workers, '--workers', { min: 1, integer: true, example: '2' }),
       watch: options.watch === false ? false : undefined,
       pollIntervalMs: numberFlag(options.pollIntervalMs, '--poll-interval-ms', { min: 10, integer: true, example: '1000' }),
       maxBody: options.maxBody as string | undefined,
@@ -59,6 +72,8 @@ export const serveCommand: CommandDef = {
       shadow: options.shadow as string[] | undefined,
       batchWindowMs: numberFlag(options.batchWindowMs, '--batch-window-ms', { min: -1, integer: true, example: '0' }),
       drainDelayMs: numberFlag(options.drainDelayMs, '--drain-delay-ms', { min: 0, integer: true, example: '5000' }),
+      drainTimeoutMs: secondsToMs(numberFlag(options.drainTimeout, '--drain-timeout', { min: 0, max: 3600, example: '30' })),
+      authToken: authToken(ctx.env, options.authTokenEnv as string | undefined),
       serverVersion: MLOPS_VERSION,
       onEvent: ({ level, message, ...fields }) => {
         if (fields.type !== 'ready') say(level, message, fields);

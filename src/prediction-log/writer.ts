@@ -1,6 +1,6 @@
-// The prediction log: JSON lines written in the background (buffered, one write per
-// flush, never a write per request) with size-based rotation (log, log.1 ... log.N).
-import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+// Writing the prediction log: JSON lines written in the background (buffered, one write
+// per flush, never a write per request) with size-based rotation (log, log.1 ... log.N).
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { messageOf } from '../errors.js';
 
@@ -10,37 +10,6 @@ export interface LogSink {
   write(lines: string): void;
   flush(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** One prediction log row (README "Prediction log"). */
-export interface PredictionRow {
-  request_id: string;
-  time: string;
-  model: string;
-  version: string;
-  variant: string;
-  experiment?: string;
-  row?: number;
-  features: number[] | null;
-  outputs: Record<string, unknown>;
-  latency_ms: number;
-  shadow?: true;
-}
-
-/** Joined ground truth: carries the prediction, so sampled-out predictions still count. */
-export interface FeedbackRow {
-  type: 'feedback';
-  request_id: string;
-  time: string;
-  model: string;
-  version: string;
-  variant: string;
-  experiment?: string;
-  row?: number;
-  prediction: unknown;
-  label?: unknown;
-  outcome?: number;
-  correct?: boolean;
 }
 
 const FLUSH_INTERVAL_MS = 100;
@@ -141,24 +110,4 @@ export class RotatingLogWriter implements LogSink {
     await rename(this.path, `${this.path}.1`);
     await this.openFile();
   }
-}
-
-/** The files of a log, newest last: log.N ... log.1, log (what `ab report` reads). */
-export async function logFiles(path: string): Promise<string[]> {
-  const files: string[] = [];
-  for (let index = 1; ; index++) {
-    try {
-      await stat(`${path}.${index}`);
-      files.unshift(`${path}.${index}`);
-    } catch {
-      break;
-    }
-  }
-  try {
-    await stat(path);
-    files.push(path);
-  } catch {
-    /* only rotated files */
-  }
-  return files;
 }
