@@ -33,6 +33,8 @@ export interface ModelState {
   archived: string[];
   aliases: Record<string, string>;
   changes: StageChange[];
+  /** Fields this module does not own (e.g. `experiment`), kept as read so that writers never drop them. */
+  extra?: Record<string, unknown>;
 }
 
 export const emptyState = (name: string): ModelState => ({ format: 2, name, archived: [], aliases: {}, changes: [] });
@@ -117,6 +119,8 @@ export async function parseState(text: string, where: string, name: string): Pro
     if (!value.aliases || typeof value.aliases !== 'object') throw invalid(where, 'aliases is not a mapping');
     for (const [alias, v] of Object.entries(value.aliases)) state.aliases[alias] = checkVersion(where, `aliases.${alias}`, v);
   }
+  const extra = Object.fromEntries(Object.entries(value).filter(([key]) => !['format', 'name', 'production', 'archived', 'aliases', 'changes'].includes(key)));
+  if (Object.keys(extra).length) state.extra = extra;
   if (value.changes !== undefined) {
     if (!Array.isArray(value.changes)) throw invalid(where, 'changes is not a list');
     state.changes = (value.changes as Record<string, unknown>[]).map((c) => {
@@ -134,6 +138,7 @@ export async function formatState(state: ModelState): Promise<string> {
   body.archived = state.archived;
   body.aliases = state.aliases;
   body.changes = state.changes;
+  for (const [key, value] of Object.entries(state.extra ?? {})) if (!(key in body) && value !== undefined) body[key] = value;
   return `# mlops model state: stage assignments, changed only by compare-and-swap (mlops promote / rollback).\n${stringify(body, { lineWidth: 0 })}`;
 }
 
