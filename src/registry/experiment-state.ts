@@ -60,7 +60,8 @@ const bad = (message: string, hint: string) => new UsageError(message, hint, 'in
 export function parseVariantFlag(text: string): VariantSpec {
   const at = text.lastIndexOf('=');
   if (at <= 0) throw bad(`--variant ${text}: expected VERSION=WEIGHT`, 'e.g. --variant v1.0.0=90 --variant v1.1.0=10');
-  const weight = Number(text.slice(at + 1));
+  const raw = text.slice(at + 1).trim();
+  const weight = raw === '' ? NaN : Number(raw);
   if (!Number.isFinite(weight) || weight < 0 || weight > 1_000_000) throw bad(`--variant ${text}: the weight must be a number from 0 to 1000000`, 'e.g. --variant v1.1.0=10');
   return { ref: text.slice(0, at).trim(), weight };
 }
