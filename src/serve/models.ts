@@ -255,6 +255,7 @@ export class ModelSet {
       this.deps.metrics.shadowLoaded(shadow.name, shadow.version);
       served.liveShadow = { model: shadow, fraction: experiment.shadow.fraction };
     } else delete served.liveShadow;
+    this.deps.metrics.experiment(served.name, experiment?.name, experiment?.variants ?? []);
     const was = served.liveKey;
     served.liveKey = key;
     if (was !== undefined || experiment) {

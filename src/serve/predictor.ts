@@ -96,11 +96,12 @@ export class Predictor {
         .predictRows(data, rows.rows)
         .then((result) => {
           this.deps.metrics.shadowPrediction(shadow.name, shadow.version, rows.rows);
-          const compared = compareAnswers(answer, answerRows(shadow.plan, result.outputs, result.offset, rows.rows));
+          const shadowAnswer = answerRows(shadow.plan, result.outputs, result.offset, rows.rows);
+          const compared = compareAnswers(answer, shadowAnswer);
           this.deps.metrics.shadowCompare(shadow.name, shadow.version, rows.rows, compared.agreed, compared.scoreDiff, result.seconds);
           if (!sampled || !this.deps.log) return;
           const time = this.deps.now().toISOString();
-          this.deps.log.write(logLines({ request_id: requestId, time, model: shadow.name, version: shadow.version, variant: 'shadow' }, rows, result, true));
+          this.deps.log.write(logLines({ request_id: requestId, time, model: shadow.name, version: shadow.version, variant: 'shadow', ...(route.experiment ? { experiment: route.experiment } : {}) }, rows, result, true, shadowAnswer.predictions));
         })
         .catch((error: unknown) => this.shadowFailed(shadow, messageOf(error).split('\n')[0]!))
         .finally(() => {

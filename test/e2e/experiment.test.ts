@@ -115,6 +115,8 @@ describe('mlops experiment with two serve processes on one registry', () => {
     expect(share).toBeLessThan(0.55);
     const shown = JSON.parse((await cli('experiment', 'show', 'fraud', '--json')).stdout);
     expect(shown).toMatchObject({ model: 'fraud', production: 'v1.0.0', experiment: { name: 'fraud' } });
+    // The metrics say which experiment a variant belongs to, and its share.
+    for (const server of servers) expect(await metric(server.url, /^mlops_experiment_variant_weight\{model="fraud",experiment="fraud",variant="v2.0.0",version="v2.0.0"\} (\S+)$/m)).toBe(0.5);
   }, 120_000);
 
   test('re-weight under load: 0 failed requests; only users whose bucket moved change variant', async () => {
@@ -196,6 +198,16 @@ describe('mlops experiment with two serve processes on one registry', () => {
     expect(agreed).toBeGreaterThan(0);
     expect(agreed).toBeLessThanOrEqual(compared);
     expect(await sumMetric(/^mlops_shadow_errors_total\{model="fraud",version="v3.0.0"\} (\S+)$/m)).toBe(0);
+    // ab report joins the logged shadow rows to the answers: on v1.0.0's answers (the same model) they agree.
+    await sleep(600); // the log flushes by itself
+    const report = await mlops(['ab', 'report', '--log', logs, '--experiment', 'fraud', '--json']);
+    expect(report.exitCode, report.stderr).toBe(0);
+    const shadowStats = JSON.parse(report.stdout).shadows;
+    expect(shadowStats).toHaveLength(1);
+    expect(shadowStats[0]).toMatchObject({ model: 'fraud', version: 'v3.0.0', rows: shadowed, compared: shadowed });
+    expect(shadowStats[0].agreement).toBeGreaterThan(0);
+    expect(shadowStats[0].agreement).toBeLessThanOrEqual(1);
+    expect(shadowStats[0].meanAbsScoreDiff).toBeGreaterThanOrEqual(0);
   }, 180_000);
 
   test('conclude with a clear winner: promoted through promote, experiment stopped, servers follow', async () => {
