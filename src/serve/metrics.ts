@@ -74,7 +74,7 @@ export class ServeMetrics {
     // Primary vs shadow, per shadow version: agreement rate = agreed / compared, mean |score diff| = diff sum / compared.
     this.shadowCompared = new Counter({ name: 'mlops_shadow_compared_total', help: 'Rows predicted by both the answering version and a shadow.', labelNames: ['model', 'version'], registers });
     this.shadowAgreed = new Counter({ name: 'mlops_shadow_agreement_total', help: 'Compared rows where the shadow predicted the same class as the answer.', labelNames: ['model', 'version'], registers });
-    this.shadowScoreDiff = new Counter({ name: 'mlops_shadow_score_abs_diff_sum', help: 'Sum over compared rows of the absolute difference of scores (probabilities, or values) between shadow and answer.', labelNames: ['model', 'version'], registers });
+    this.shadowScoreDiff = new Counter({ name: 'mlops_shadow_score_abs_diff_total', help: 'Sum over compared rows of the absolute difference of scores (probabilities, or values) between shadow and answer.', labelNames: ['model', 'version'], registers });
     this.shadowLatency = new Histogram({ name: 'mlops_shadow_latency_seconds', help: 'Duration of one shadow inference run.', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
     this.experimentWeight = new Gauge({ name: 'mlops_experiment_variant_weight', help: "Share of a model's traffic a live experiment's variant takes (0..1); join on model and variant to select an experiment's series.", labelNames: ['model', 'experiment', 'variant', 'version'], registers, aggregator: 'max' });
     this.modelsLoaded = new Gauge({ name: 'mlops_models_loaded', help: '1 while a model version is loaded.', labelNames: ['model', 'version'], registers, aggregator: 'max' });
