@@ -44,20 +44,30 @@ export function pickWinner(report: AbReport, metric: Comparison['metric']): stri
 
 export async function concludeExperiment(registry: Registry, name: string, options: ConcludeOptions, meta: ExperimentMeta): Promise<ConcludeResult> {
   const metric = options.metric ?? 'accuracy';
-  if (metric !== 'accuracy' && metric !== 'mean_outcome') throw new UsageError(`--metric ${String(metric)} is not one ab report tests`, 'use --metric accuracy (labels) or --metric mean_outcome (numeric outcomes)');
+  if (metric !== 'accuracy' && metric !== 'mean_outcome')
+    throw new UsageError(`--metric ${String(metric)} is not one ab report tests`, 'use --metric accuracy (labels) or --metric mean_outcome (numeric outcomes)');
   const { state } = await registry.readState(name);
   const experiment = experimentOf(state);
   if (!experiment) throw new NotFoundError(`${name} has no experiment running`, `see it with \`mlops experiment show ${name}\``, 'experiment_not_found');
-  const report = await analyzeExperiment(options.log, { experiment: experiment.name, ...(options.minSamples !== undefined ? { minSamples: options.minSamples } : {}), ...(options.alpha !== undefined ? { alpha: options.alpha } : {}) });
+  const report = await analyzeExperiment(options.log, {
+    experiment: experiment.name,
+    ...(options.minSamples !== undefined ? { minSamples: options.minSamples } : {}),
+    ...(options.alpha !== undefined ? { alpha: options.alpha } : {}),
+  });
   const winner = pickWinner(report, metric);
   const comparison = report.comparisons.find((c) => c.metric === metric);
-  const waiting = { ...(comparison?.neededPerVariant !== undefined ? { neededPerVariant: comparison.neededPerVariant } : {}), ...(comparison?.moreRequestsPerVariant !== undefined ? { moreRequestsPerVariant: comparison.moreRequestsPerVariant } : {}) };
+  const waiting = {
+    ...(comparison?.neededPerVariant !== undefined ? { neededPerVariant: comparison.neededPerVariant } : {}),
+    ...(comparison?.moreRequestsPerVariant !== undefined ? { moreRequestsPerVariant: comparison.moreRequestsPerVariant } : {}),
+  };
   const base = { model: name, experiment, report, verdict: report.verdict, stopped: false, ...waiting };
   if (!winner) {
     const metricNote = report.comparisons.length && !comparison ? ` (the log has ${report.comparisons[0]!.metric}, not ${metric})` : '';
     throw new CheckFailedError(
       `no winner in ${name}'s experiment yet: ${report.verdict}${metricNote}`,
-      waiting.moreRequestsPerVariant ? `keep it running: about ${waiting.moreRequestsPerVariant.toLocaleString('en')} more requests per variant (${waiting.neededPerVariant?.toLocaleString('en')} labelled each)` : 'keep it running and collect more feedback, or stop it: mlops experiment stop ' + name,
+      waiting.moreRequestsPerVariant
+        ? `keep it running: about ${waiting.moreRequestsPerVariant.toLocaleString('en')} more requests per variant (${waiting.neededPerVariant?.toLocaleString('en')} labelled each)`
+        : 'keep it running and collect more feedback, or stop it: mlops experiment stop ' + name,
       'no_winner',
       base,
     );
@@ -65,9 +75,23 @@ export async function concludeExperiment(registry: Registry, name: string, optio
   const version = report.variants.find((v) => v.variant === winner)?.versions[0] ?? experiment.variants.find((v) => v.name === winner)?.version ?? winner;
   let promotion: PromotionPlan | undefined;
   if (options.promoteWinner && state.production !== version) {
-    promotion = await promote(registry, { name, version, to: 'production', ...(options.require ? { require: options.require } : {}), ...(options.noRegress ? { noRegress: options.noRegress } : {}) }, { user: meta.user, now: meta.now });
+    promotion = await promote(
+      registry,
+      { name, version, to: 'production', ...(options.require ? { require: options.require } : {}), ...(options.noRegress ? { noRegress: options.noRegress } : {}) },
+      { user: meta.user, now: meta.now },
+    );
   }
   await stopExperiment(registry, name, meta, `concluded: ${winner} (${report.verdict})`);
-  await registry.audit({ at: meta.now().toISOString(), by: meta.user, action: 'experiment', model: name, version, event: 'conclude', winner, verdict: report.verdict, promoted: promotion !== undefined });
+  await registry.audit({
+    at: meta.now().toISOString(),
+    by: meta.user,
+    action: 'experiment',
+    model: name,
+    version,
+    event: 'conclude',
+    winner,
+    verdict: report.verdict,
+    promoted: promotion !== undefined,
+  });
   return { ...base, winner: version, ...(promotion ? { promotion } : {}), stopped: true };
 }

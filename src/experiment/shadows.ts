@@ -57,12 +57,27 @@ export class ShadowComparer {
 
   /** Per shadow version (of `models` when given), sorted by model and version. */
   summary(models?: ReadonlySet<string>): ShadowStats[] {
-    const groups = new Map<string, { model: string; version: string; rows: number; compared: number; predicted: number; agreed: number; scored: number; diff: number; latency: number[]; primaryLatency: number[] }>();
+    const groups = new Map<
+      string,
+      {
+        model: string;
+        version: string;
+        rows: number;
+        compared: number;
+        predicted: number;
+        agreed: number;
+        scored: number;
+        diff: number;
+        latency: number[];
+        primaryLatency: number[];
+      }
+    >();
     for (const shadow of this.shadows) {
       if (models && models.size && !models.has(shadow.model)) continue;
       const id = `${shadow.model}\u0000${shadow.version}`;
       let g = groups.get(id);
-      if (!g) groups.set(id, (g = { model: shadow.model, version: shadow.version, rows: 0, compared: 0, predicted: 0, agreed: 0, scored: 0, diff: 0, latency: [], primaryLatency: [] }));
+      if (!g)
+        groups.set(id, (g = { model: shadow.model, version: shadow.version, rows: 0, compared: 0, predicted: 0, agreed: 0, scored: 0, diff: 0, latency: [], primaryLatency: [] }));
       g.rows++;
       if (shadow.latency !== undefined) g.latency.push(shadow.latency);
       const primary = this.primary.get(shadow.key);

@@ -71,7 +71,8 @@ export function experimentOf(state: ModelState): LiveExperiment | undefined {
   const value = state.extra?.experiment;
   if (value === undefined || value === null) return undefined;
   const where = `${state.name}'s state`;
-  const fail = (what: string) => new UsageError(`${where}: experiment ${what}`, 'the state was edited by hand; run `mlops experiment stop NAME` and start it again', 'invalid_record');
+  const fail = (what: string) =>
+    new UsageError(`${where}: experiment ${what}`, 'the state was edited by hand; run `mlops experiment stop NAME` and start it again', 'invalid_record');
   if (typeof value !== 'object' || Array.isArray(value)) throw fail('is not a mapping');
   const e = value as Record<string, unknown>;
   if (typeof e.name !== 'string' || e.name === '') throw fail('has no name');
@@ -111,7 +112,16 @@ export function withExperiment(state: ModelState, experiment: LiveExperiment | u
 async function resolveRef(registry: Registry, name: string, ref: string, state: ModelState): Promise<string> {
   if (ref.startsWith('@')) {
     const version = state.aliases[ref.slice(1)];
-    if (!version) throw new NotFoundError(`${name} has no alias ${ref}`, Object.keys(state.aliases).length ? `aliases: ${Object.keys(state.aliases).map((a) => `@${a}`).join(', ')}` : 'name a version instead, e.g. v1.1.0', 'alias_not_found');
+    if (!version)
+      throw new NotFoundError(
+        `${name} has no alias ${ref}`,
+        Object.keys(state.aliases).length
+          ? `aliases: ${Object.keys(state.aliases)
+              .map((a) => `@${a}`)
+              .join(', ')}`
+          : 'name a version instead, e.g. v1.1.0',
+        'alias_not_found',
+      );
     return version;
   }
   if (ref === 'production' && state.production) return state.production;
@@ -153,12 +163,18 @@ export interface ExperimentResult {
 /** `mlops experiment start`: refuses when one runs already. */
 export async function startExperiment(registry: Registry, name: string, change: ExperimentChange & { variants: VariantSpec[] }, meta: ExperimentMeta): Promise<ExperimentResult> {
   validateName(name);
-  if (change.experimentName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(change.experimentName)) throw bad(`--name '${change.experimentName.slice(0, 100)}' is not an experiment name`, 'letters, digits, . _ - (up to 100), e.g. --name fraud-2026-12');
+  if (change.experimentName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(change.experimentName))
+    throw bad(`--name '${change.experimentName.slice(0, 100)}' is not an experiment name`, 'letters, digits, . _ - (up to 100), e.g. --name fraud-2026-12');
   await registry.requireModel(name, { names: true });
   const at = meta.now().toISOString();
   const experiment = await registry.updateState(name, async (state) => {
     const running = experimentOf(state);
-    if (running) throw new ConflictError(`${name} has an experiment running already (${running.variants.map((v) => `${v.version}=${v.weight}`).join(', ')})`, `change it with \`mlops experiment set ${name} --variant ...\`, or stop it first`, 'experiment_running');
+    if (running)
+      throw new ConflictError(
+        `${name} has an experiment running already (${running.variants.map((v) => `${v.version}=${v.weight}`).join(', ')})`,
+        `change it with \`mlops experiment set ${name} --variant ...\`, or stop it first`,
+        'experiment_running',
+      );
     const next: LiveExperiment = {
       name: change.experimentName ?? name,
       variants: await variantsFrom(registry, name, change.variants, state),
@@ -170,7 +186,15 @@ export async function startExperiment(registry: Registry, name: string, change: 
     };
     return { state: withExperiment(state, next), result: next };
   });
-  const audit = await registry.audit({ at, by: meta.user, action: 'experiment', model: name, version: experiment.variants.map((v) => v.version).join(','), event: 'start', experiment });
+  const audit = await registry.audit({
+    at,
+    by: meta.user,
+    action: 'experiment',
+    model: name,
+    version: experiment.variants.map((v) => v.version).join(','),
+    event: 'start',
+    experiment,
+  });
   return { model: name, action: 'start', experiment, audit };
 }
 
@@ -184,11 +208,21 @@ export async function setExperiment(registry: Registry, name: string, change: Ex
   const at = meta.now().toISOString();
   const { experiment, previous } = await registry.updateState(name, async (state) => {
     const running = experimentOf(state);
-    if (!running) throw new NotFoundError(`${name} has no experiment running`, `start one: mlops experiment start ${name} --variant VERSION=WEIGHT --variant VERSION=WEIGHT`, 'experiment_not_found');
+    if (!running)
+      throw new NotFoundError(
+        `${name} has no experiment running`,
+        `start one: mlops experiment start ${name} --variant VERSION=WEIGHT --variant VERSION=WEIGHT`,
+        'experiment_not_found',
+      );
     const next: LiveExperiment = { ...running, updated_at: at };
     if (change.variants) next.variants = await variantsFrom(registry, name, change.variants, state, running.variants);
     if (change.shadow === null) delete next.shadow;
-    else if (change.shadow !== undefined) next.shadow = { ref: change.shadow, version: await resolveRef(registry, name, change.shadow, state), fraction: checkFraction(change.shadowFraction ?? running.shadow?.fraction) };
+    else if (change.shadow !== undefined)
+      next.shadow = {
+        ref: change.shadow,
+        version: await resolveRef(registry, name, change.shadow, state),
+        fraction: checkFraction(change.shadowFraction ?? running.shadow?.fraction),
+      };
     else if (change.shadowFraction !== undefined) {
       if (!running.shadow) throw bad('--shadow-fraction without a shadow', `add one: mlops experiment set ${name} --shadow VERSION --shadow-fraction ${change.shadowFraction}`);
       next.shadow = { ...running.shadow, fraction: checkFraction(change.shadowFraction) };
@@ -196,7 +230,16 @@ export async function setExperiment(registry: Registry, name: string, change: Ex
     if (change.sticky) next.sticky = change.sticky;
     return { state: withExperiment(state, next), result: { experiment: next, previous: running } };
   });
-  const audit = await registry.audit({ at, by: meta.user, action: 'experiment', model: name, version: experiment.variants.map((v) => v.version).join(','), event: 'set', experiment, previous });
+  const audit = await registry.audit({
+    at,
+    by: meta.user,
+    action: 'experiment',
+    model: name,
+    version: experiment.variants.map((v) => v.version).join(','),
+    event: 'set',
+    experiment,
+    previous,
+  });
   return { model: name, action: 'set', experiment, previous, audit };
 }
 
@@ -210,7 +253,16 @@ export async function stopExperiment(registry: Registry, name: string, meta: Exp
     if (!running) throw new NotFoundError(`${name} has no experiment running`, `see it with \`mlops experiment show ${name}\``, 'experiment_not_found');
     return { state: withExperiment(state, undefined), result: running };
   });
-  const audit = await registry.audit({ at, by: meta.user, action: 'experiment', model: name, version: previous.variants.map((v) => v.version).join(','), event: 'stop', previous, ...(note ? { note } : {}) });
+  const audit = await registry.audit({
+    at,
+    by: meta.user,
+    action: 'experiment',
+    model: name,
+    version: previous.variants.map((v) => v.version).join(','),
+    event: 'stop',
+    previous,
+    ...(note ? { note } : {}),
+  });
   return { model: name, action: 'stop', previous, audit };
 }
 

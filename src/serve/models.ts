@@ -233,7 +233,7 @@ export class ModelSet {
     const key = experiment ? JSON.stringify([experiment.name, experiment.variants.map((v) => [v.version, v.weight]), experiment.shadow ? [experiment.shadow.version, experiment.shadow.fraction] : null]) : '';
     if (key === (served.liveKey ?? '') || this.failedReloads.get(`${served.name}:experiment`) === key) return;
     const before = [...(served.experiment?.arms.map((a) => a.model) ?? []), ...(served.liveShadow ? [served.liveShadow.model] : [])];
-    let arms: Route[] = [];
+    const arms: Route[] = [];
     let shadow: LoadedModel | undefined;
     try {
       if (experiment) {
@@ -243,7 +243,6 @@ export class ModelSet {
     } catch (error) {
       this.failedReloads.set(`${served.name}:experiment`, key);
       this.deps.onEvent({ type: 'reload_failed', level: 'warn', message: `could not load ${served.name}'s experiment (${messageOf(error)}); routing stays as it is`, model: served.name });
-      arms = [];
       return;
     }
     if (this.stopped) return;

@@ -22,7 +22,10 @@ describe.skipIf(!backend)(`mlops experiment on an s3:// registry${backend ? '' :
   const reg = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir, env: env('cli') });
 
   async function serve(name: string): Promise<void> {
-    const child = spawn(process.execPath, [BIN, '--registry', registry, 'serve', 'fraud', '--host', '127.0.0.1', '--port', '0', '--workers', '1', '--poll-interval-ms', '200'], { stdio: ['ignore', 'pipe', 'pipe'], env: env(name) });
+    const child = spawn(process.execPath, [BIN, '--registry', registry, 'serve', 'fraud', '--host', '127.0.0.1', '--port', '0', '--workers', '1', '--poll-interval-ms', '200'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: env(name),
+    });
     let stderr = '';
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     const url = await new Promise<string>((resolve, reject) => {
@@ -43,7 +46,8 @@ describe.skipIf(!backend)(`mlops experiment on an s3:// registry${backend ? '' :
     const response = await fetch(`${url}/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ features, user_id: user }) });
     return { status: response.status, body: (await response.json()) as { version: string; variant: string; experiment?: string } };
   };
-  const assigned = (weights: Array<[string, number]>, user: string) => weights[variantForBucket(bucketBounds(weights.map(([name, weight]) => ({ name, weight }))), stickyBucket('fraud', user))]![0];
+  const assigned = (weights: Array<[string, number]>, user: string) =>
+    weights[variantForBucket(bucketBounds(weights.map(([name, weight]) => ({ name, weight }))), stickyBucket('fraud', user))]![0];
 
   async function waitForRouting(weights: Array<[string, number]>): Promise<void> {
     const deadline = Date.now() + 20_000;
@@ -58,7 +62,11 @@ describe.skipIf(!backend)(`mlops experiment on an s3:// registry${backend ? '' :
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
     registry = await backend!.location(dir);
-    for (const args of [['register', 'fraud', join(EXAMPLE, 'fraud-v1.onnx')], ['register', 'fraud', join(EXAMPLE, 'fraud-v2.onnx')], ['promote', 'fraud', 'v1.0.0']]) {
+    for (const args of [
+      ['register', 'fraud', join(EXAMPLE, 'fraud-v1.onnx')],
+      ['register', 'fraud', join(EXAMPLE, 'fraud-v2.onnx')],
+      ['promote', 'fraud', 'v1.0.0'],
+    ]) {
       const result = await reg(...args);
       expect(result.exitCode, result.stderr).toBe(0);
     }
@@ -74,14 +82,31 @@ describe.skipIf(!backend)(`mlops experiment on an s3:// registry${backend ? '' :
   it('start, re-weight under load, shadow, stop: both servers agree on every user and fail no request', async () => {
     const started = await reg('experiment', 'start', 'fraud', '--variant', 'v1.0.0=50', '--variant', 'v1.0.1=50');
     expect(started.exitCode, started.stderr).toBe(0);
-    await waitForRouting([['v1.0.0', 50], ['v1.0.1', 50]]);
-    const [a, b] = await Promise.all(servers.map(async (s) => {
-      const out: string[] = [];
-      for (let i = 0; i < users.length; i += 50) out.push(...(await Promise.all(users.slice(i, i + 50).map(async (u) => (await predict(s.url, u)).body.version))));
-      return out;
-    }));
+    await waitForRouting([
+      ['v1.0.0', 50],
+      ['v1.0.1', 50],
+    ]);
+    const [a, b] = await Promise.all(
+      servers.map(async (s) => {
+        const out: string[] = [];
+        for (let i = 0; i < users.length; i += 50) out.push(...(await Promise.all(users.slice(i, i + 50).map(async (u) => (await predict(s.url, u)).body.version))));
+        return out;
+      }),
+    );
     expect(users.filter((_, i) => a![i] !== b![i])).toEqual([]);
-    expect(users.filter((u, i) => a![i] !== assigned([['v1.0.0', 50], ['v1.0.1', 50]], u))).toEqual([]);
+    expect(
+      users.filter(
+        (u, i) =>
+          a![i] !==
+          assigned(
+            [
+              ['v1.0.0', 50],
+              ['v1.0.1', 50],
+            ],
+            u,
+          ),
+      ),
+    ).toEqual([]);
 
     let running = true;
     const failures: string[] = [];
@@ -98,7 +123,10 @@ describe.skipIf(!backend)(`mlops experiment on an s3:// registry${backend ? '' :
     await sleep(200);
     const set = await reg('experiment', 'set', 'fraud', '--variant', 'v1.0.0=10', '--variant', 'v1.0.1=90', '--shadow', 'v1.0.0', '--shadow-fraction', '0.5');
     expect(set.exitCode, set.stderr).toBe(0);
-    await waitForRouting([['v1.0.0', 10], ['v1.0.1', 90]]);
+    await waitForRouting([
+      ['v1.0.0', 10],
+      ['v1.0.1', 90],
+    ]);
     running = false;
     await Promise.all(clients);
     expect(failures).toEqual([]);

@@ -50,7 +50,8 @@ async function pool<T, R>(items: readonly T[], concurrency: number, fn: (item: T
   return out;
 }
 
-const expected = (experiment: string, weights: Array<[string, number]>, user: string) => weights[variantForBucket(bucketBounds(weights.map(([name, weight]) => ({ name, weight }))), stickyBucket(experiment, user))]![0];
+const expected = (experiment: string, weights: Array<[string, number]>, user: string) =>
+  weights[variantForBucket(bucketBounds(weights.map(([name, weight]) => ({ name, weight }))), stickyBucket(experiment, user))]![0];
 
 /** Until every server (every worker: several probes each) routes 40 users as `weights` say. */
 async function waitForRouting(experiment: string, weights: Array<[string, number]>, timeoutMs = 15_000): Promise<void> {
@@ -86,14 +87,18 @@ async function feedbackRows(): Promise<number> {
 /** Serve `count` requests from fresh users, then label each: `correct(answer, i)` says whether the label equals the prediction. */
 async function labelledTraffic(prefix: string, count: number, correct: (answer: any, i: number) => boolean): Promise<any[]> {
   const before = await feedbackRows();
-  const answers = await pool(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-    const url = servers[i % 2]!.url;
-    const answer = (await postJson(`${url}/predict`, { features: rows[i % rows.length], user_id: `${prefix}-${i}` })).body;
-    const label = correct(answer, i) ? answer.prediction : 1 - answer.prediction;
-    const fb = await postJson(`${url}/feedback`, { request_id: answer.request_id, label });
-    expect(fb.status).toBeLessThan(300);
-    return answer;
-  });
+  const answers = await pool(
+    Array.from({ length: count }, (_, i) => i),
+    8,
+    async (i) => {
+      const url = servers[i % 2]!.url;
+      const answer = (await postJson(`${url}/predict`, { features: rows[i % rows.length], user_id: `${prefix}-${i}` })).body;
+      const label = correct(answer, i) ? answer.prediction : 1 - answer.prediction;
+      const fb = await postJson(`${url}/feedback`, { request_id: answer.request_id, label });
+      expect(fb.status).toBeLessThan(300);
+      return answer;
+    },
+  );
   const deadline = Date.now() + 10_000;
   while ((await feedbackRows()) < before + count && Date.now() < deadline) await sleep(100);
   return answers;
@@ -104,19 +109,38 @@ describe('mlops experiment with two serve processes on one registry', () => {
     const started = await cli('experiment', 'start', 'fraud', '--variant', 'v1.0.0=50', '--variant', 'v2.0.0=50', '--json');
     expect(started.exitCode, started.stderr).toBe(0);
     expect(JSON.parse(started.stdout).experiment.variants.map((v: any) => v.version)).toEqual(['v1.0.0', 'v2.0.0']);
-    await waitForRouting('fraud', [['v1.0.0', 50], ['v2.0.0', 50]]);
+    await waitForRouting('fraud', [
+      ['v1.0.0', 50],
+      ['v2.0.0', 50],
+    ]);
 
-    const [a, b] = await Promise.all(servers.map((s) => pool(users, 8, async (user) => (await postJson(`${s.url}/predict`, { features: rows[0], user_id: user })).body.version as string)));
+    const [a, b] = await Promise.all(
+      servers.map((s) => pool(users, 8, async (user) => (await postJson(`${s.url}/predict`, { features: rows[0], user_id: user })).body.version as string)),
+    );
     const disagree = users.filter((_, i) => a![i] !== b![i]);
     expect(disagree).toEqual([]);
-    expect(users.filter((u, i) => a![i] !== expected('fraud', [['v1.0.0', 50], ['v2.0.0', 50]], u))).toEqual([]);
+    expect(
+      users.filter(
+        (u, i) =>
+          a![i] !==
+          expected(
+            'fraud',
+            [
+              ['v1.0.0', 50],
+              ['v2.0.0', 50],
+            ],
+            u,
+          ),
+      ),
+    ).toEqual([]);
     const share = a!.filter((v) => v === 'v2.0.0').length / users.length;
     expect(share).toBeGreaterThan(0.45);
     expect(share).toBeLessThan(0.55);
     const shown = JSON.parse((await cli('experiment', 'show', 'fraud', '--json')).stdout);
     expect(shown).toMatchObject({ model: 'fraud', production: 'v1.0.0', experiment: { name: 'fraud' } });
     // The metrics say which experiment a variant belongs to, and its share.
-    for (const server of servers) expect(await metric(server.url, /^mlops_experiment_variant_weight\{model="fraud",experiment="fraud",variant="v2.0.0",version="v2.0.0"\} (\S+)$/m)).toBe(0.5);
+    for (const server of servers)
+      expect(await metric(server.url, /^mlops_experiment_variant_weight\{model="fraud",experiment="fraud",variant="v2.0.0",version="v2.0.0"\} (\S+)$/m)).toBe(0.5);
   }, 120_000);
 
   test('re-weight under load: 0 failed requests; only users whose bucket moved change variant', async () => {
@@ -128,7 +152,10 @@ describe('mlops experiment with two serve processes on one registry', () => {
       while (running) {
         const url = servers[i % 2]!.url;
         try {
-          const response = await postJson(`${url}/predict`, i % 5 === 0 ? { instances: rows.slice(0, 5), user_id: users[i % users.length] } : { features: rows[i % rows.length], user_id: users[i % users.length] });
+          const response = await postJson(
+            `${url}/predict`,
+            i % 5 === 0 ? { instances: rows.slice(0, 5), user_id: users[i % users.length] } : { features: rows[i % rows.length], user_id: users[i % users.length] },
+          );
           if (response.status !== 200) failures.push(`${response.status} ${response.text}`);
           else served++;
         } catch (error) {
@@ -141,17 +168,32 @@ describe('mlops experiment with two serve processes on one registry', () => {
     await sleep(300);
     const set = await cli('experiment', 'set', 'fraud', '--variant', 'v1.0.0=20', '--variant', 'v2.0.0=80');
     expect(set.exitCode, set.stderr).toBe(0);
-    await waitForRouting('fraud', [['v1.0.0', 20], ['v2.0.0', 80]]);
+    await waitForRouting('fraud', [
+      ['v1.0.0', 20],
+      ['v2.0.0', 80],
+    ]);
     await sleep(300);
     running = false;
     await Promise.all(clients);
     expect(failures).toEqual([]);
     expect(served).toBeGreaterThan(100);
 
-    const after = await Promise.all(servers.map((s) => pool(users, 8, async (user) => (await postJson(`${s.url}/predict`, { features: rows[0], user_id: user })).body.version as string)));
+    const after = await Promise.all(
+      servers.map((s) => pool(users, 8, async (user) => (await postJson(`${s.url}/predict`, { features: rows[0], user_id: user })).body.version as string)),
+    );
     expect(users.filter((_, i) => after[0]![i] !== after[1]![i])).toEqual([]);
     // v2.0.0's users before (buckets 5000-9999) all keep it; the ones that moved are exactly buckets 2000-4999.
-    const moved = users.filter((u, i) => expected('fraud', [['v1.0.0', 50], ['v2.0.0', 50]], u) !== after[0]![i]);
+    const moved = users.filter(
+      (u, i) =>
+        expected(
+          'fraud',
+          [
+            ['v1.0.0', 50],
+            ['v2.0.0', 50],
+          ],
+          u,
+        ) !== after[0]![i],
+    );
     expect(moved.every((u) => stickyBucket('fraud', u) >= 2000 && stickyBucket('fraud', u) < 5000)).toBe(true);
     expect(moved.every((u) => after[0]![users.indexOf(u)] === 'v2.0.0')).toBe(true);
     expect(moved.length).toBeGreaterThan(400);
@@ -174,11 +216,15 @@ describe('mlops experiment with two serve processes on one registry', () => {
     await sleep(1000); // every worker of the 2-worker server too
     const before = await sumMetric(series);
 
-    const answers = await pool(Array.from({ length: 5000 }, (_, i) => i), 16, async (i) => {
-      const response = await postJson(`${servers[i % 2]!.url}/predict`, { features: rows[i % rows.length], user_id: users[i % users.length] });
-      expect(response.status).toBe(200);
-      return { ...response.body, row: i % rows.length };
-    });
+    const answers = await pool(
+      Array.from({ length: 5000 }, (_, i) => i),
+      16,
+      async (i) => {
+        const response = await postJson(`${servers[i % 2]!.url}/predict`, { features: rows[i % rows.length], user_id: users[i % users.length] });
+        expect(response.status).toBe(200);
+        return { ...response.body, row: i % rows.length };
+      },
+    );
     expect(answers.filter((a) => a.version === 'v3.0.0')).toEqual([]);
     expect(answers.filter((a) => a.probability !== answerOf.get(`${a.version}:${a.row}`))).toEqual([]);
 
@@ -224,7 +270,9 @@ describe('mlops experiment with two serve processes on one registry', () => {
     // Both servers: production v2.0.0 for everyone, no experiment.
     const deadline = Date.now() + 15_000;
     for (;;) {
-      const answers = await Promise.all(servers.flatMap((s) => users.slice(0, 10).map(async (user) => (await postJson(`${s.url}/predict`, { features: rows[0], user_id: user })).body)));
+      const answers = await Promise.all(
+        servers.flatMap((s) => users.slice(0, 10).map(async (user) => (await postJson(`${s.url}/predict`, { features: rows[0], user_id: user })).body)),
+      );
       if (answers.every((a) => a.version === 'v2.0.0' && a.variant === 'default' && a.experiment === undefined)) break;
       if (Date.now() > deadline) throw new Error(`servers still route the experiment: ${JSON.stringify(answers.slice(0, 2))}`);
       await sleep(100);
@@ -234,7 +282,10 @@ describe('mlops experiment with two serve processes on one registry', () => {
   test('conclude with a tie: exit 1 with the verdict and the sample still needed; nothing changed', async () => {
     const started = await cli('experiment', 'start', 'fraud', '--name', 'fraud-tie', '--variant', 'v1.0.0=50', '--variant', 'v3.0.0=50');
     expect(started.exitCode, started.stderr).toBe(0);
-    await waitForRouting('fraud-tie', [['v1.0.0', 50], ['v3.0.0', 50]]);
+    await waitForRouting('fraud-tie', [
+      ['v1.0.0', 50],
+      ['v3.0.0', 50],
+    ]);
     // The same model under two versions, labelled right 4 times in 5 each: no winner.
     await labelledTraffic('tie', 400, (_answer, i) => i % 5 !== 0);
     const stateFile = join(reg.registry.dir, 'models', 'fraud', 'state.yaml');

@@ -38,7 +38,13 @@ describe('model state with an experiment', () => {
   });
 
   it('a hand-edited experiment is a clean usage error, not a crash', () => {
-    for (const bad of [{ name: 'x' }, { name: 'x', variants: [{ version: '../x', weight: 1 }] }, { name: 'x', variants: [{ version: 'v1.0.0', weight: 0 }] }, { ...experiment, shadow: { version: 'v1.2.0', fraction: 2 } }, 'text']) {
+    for (const bad of [
+      { name: 'x' },
+      { name: 'x', variants: [{ version: '../x', weight: 1 }] },
+      { name: 'x', variants: [{ version: 'v1.0.0', weight: 0 }] },
+      { ...experiment, shadow: { version: 'v1.2.0', fraction: 2 } },
+      'text',
+    ]) {
       expect(() => experimentOf({ ...emptyState('fraud'), extra: { experiment: bad } })).toThrow(expect.objectContaining({ exitCode: 2 }));
     }
   });
@@ -65,7 +71,8 @@ const comparison = (over: Partial<Comparison>): Comparison => ({
   verdict: '',
   ...over,
 });
-const report = (comparisons: Comparison[], variants = 2) => ({ comparisons, variants: Array.from({ length: variants }, (_, i) => ({ variant: `v${i + 1}` })) }) as unknown as AbReport;
+const report = (comparisons: Comparison[], variants = 2) =>
+  ({ comparisons, variants: Array.from({ length: variants }, (_, i) => ({ variant: `v${i + 1}` })) }) as unknown as AbReport;
 
 describe('the winner of conclude', () => {
   it('a treatment significantly better wins; the control wins only when better than every treatment', () => {
@@ -90,8 +97,14 @@ describe('shadow sample and comparison', () => {
   });
 
   it('counts agreeing classes and sums the score difference', () => {
-    expect(compareAnswers({ predictions: [1, 0, 1], probabilities: [0.9, 0.2, 0.6] }, { predictions: [1, 1, 1], probabilities: [0.8, 0.7, 0.6] })).toEqual({ agreed: 2, scoreDiff: expect.closeTo(0.6, 9) });
+    expect(compareAnswers({ predictions: [1, 0, 1], probabilities: [0.9, 0.2, 0.6] }, { predictions: [1, 1, 1], probabilities: [0.8, 0.7, 0.6] })).toEqual({
+      agreed: 2,
+      scoreDiff: expect.closeTo(0.6, 9),
+    });
     expect(compareAnswers({ predictions: [2.5] }, { predictions: [3] })).toEqual({ agreed: 0, scoreDiff: 0.5 });
-    expect(compareAnswers({ predictions: ['a'], probabilities: [[0.5, 0.5]] }, { predictions: ['a'], probabilities: [[0.7, 0.3]] })).toEqual({ agreed: 1, scoreDiff: expect.closeTo(0.2, 9) });
+    expect(compareAnswers({ predictions: ['a'], probabilities: [[0.5, 0.5]] }, { predictions: ['a'], probabilities: [[0.7, 0.3]] })).toEqual({
+      agreed: 1,
+      scoreDiff: expect.closeTo(0.2, 9),
+    });
   });
 });

@@ -15,7 +15,9 @@ const shadowOptions = [
 
 function describe(experiment: LiveExperiment): string[] {
   const total = experiment.variants.reduce((s, v) => s + v.weight, 0);
-  const lines = experiment.variants.map((v) => `  ${v.version.padEnd(12)} weight ${String(v.weight).padStart(5)}  (${((v.weight / total) * 100).toFixed(1)}%)${v.ref !== v.version ? `  from ${v.ref}` : ''}`);
+  const lines = experiment.variants.map(
+    (v) => `  ${v.version.padEnd(12)} weight ${String(v.weight).padStart(5)}  (${((v.weight / total) * 100).toFixed(1)}%)${v.ref !== v.version ? `  from ${v.ref}` : ''}`,
+  );
   if (experiment.shadow) lines.push(`  shadow ${experiment.shadow.version} on ${(experiment.shadow.fraction * 100).toFixed(1)}% of requests`);
   lines.push(`  sticky by ${experiment.sticky ?? 'user_id'}; started ${experiment.started_at} by ${experiment.started_by}`);
   return lines;
@@ -27,7 +29,12 @@ async function changeFrom(options: Record<string, unknown>) {
   const fraction = options.shadowFraction === undefined ? undefined : numberFlag(options.shadowFraction, '--shadow-fraction', { min: 0.0001, max: 1, example: '0.1' });
   // commander: --no-shadow makes `shadow` false; --shadow V makes it a string.
   const shadow = options.shadow === false ? null : typeof options.shadow === 'string' ? options.shadow : undefined;
-  return { ...(variants ? { variants } : {}), ...(shadow !== undefined ? { shadow } : {}), ...(fraction !== undefined ? { shadowFraction: fraction } : {}), ...(typeof options.sticky === 'string' ? { sticky: options.sticky } : {}) };
+  return {
+    ...(variants ? { variants } : {}),
+    ...(shadow !== undefined ? { shadow } : {}),
+    ...(fraction !== undefined ? { shadowFraction: fraction } : {}),
+    ...(typeof options.sticky === 'string' ? { sticky: options.sticky } : {}),
+  };
 }
 
 function printChange(ctx: Ctx, text: string, experiment: LiveExperiment | undefined, result: unknown): void {
@@ -44,13 +51,26 @@ export const experimentCommand: CommandDef = {
       name: 'start',
       summary: 'start routing traffic between versions (sticky per user) and optionally shadow one',
       arguments: [{ name: 'name', description: 'model name', required: true }],
-      options: [variantOption, ...shadowOptions, { flags: '--name <experiment>', description: "the experiment's name in logs and the sticky hash (default: the model's)" }, { flags: '--sticky <field>', description: 'the request field naming the user (recorded; serve reads user_id or X-User-Id)', default: 'user_id' }],
-      examples: ['mlops experiment start fraud --variant v1.0.0=90 --variant v1.1.0=10', 'mlops experiment start fraud --variant production=90 --variant @challenger=10 --shadow v1.2.0 --shadow-fraction 0.1'],
+      options: [
+        variantOption,
+        ...shadowOptions,
+        { flags: '--name <experiment>', description: "the experiment's name in logs and the sticky hash (default: the model's)" },
+        { flags: '--sticky <field>', description: 'the request field naming the user (recorded; serve reads user_id or X-User-Id)', default: 'user_id' },
+      ],
+      examples: [
+        'mlops experiment start fraud --variant v1.0.0=90 --variant v1.1.0=10',
+        'mlops experiment start fraud --variant production=90 --variant @challenger=10 --shadow v1.2.0 --shadow-fraction 0.1',
+      ],
       async run(ctx, [name], options) {
         const registry = await openRegistry(ctx);
         const { startExperiment } = await import('../../registry/experiment-state.js');
         const change = await changeFrom(options);
-        const result = await startExperiment(registry, name!, { ...change, variants: change.variants ?? [], ...(typeof options.name === 'string' ? { experimentName: options.name } : {}) }, { user: ctx.user, now: ctx.now });
+        const result = await startExperiment(
+          registry,
+          name!,
+          { ...change, variants: change.variants ?? [], ...(typeof options.name === 'string' ? { experimentName: options.name } : {}) },
+          { user: ctx.user, now: ctx.now },
+        );
         printChange(ctx, `${name}: experiment started`, result.experiment, result);
       },
     },
@@ -59,7 +79,11 @@ export const experimentCommand: CommandDef = {
       summary: 're-weight the variants (users keep theirs unless their bucket moves) or change the shadow',
       arguments: [{ name: 'name', description: 'model name', required: true }],
       options: [variantOption, ...shadowOptions, { flags: '--no-shadow', description: 'remove the shadow' }],
-      examples: ['mlops experiment set fraud --variant v1.0.0=50 --variant v1.1.0=50', 'mlops experiment set fraud --shadow v1.2.0 --shadow-fraction 0.1', 'mlops experiment set fraud --no-shadow'],
+      examples: [
+        'mlops experiment set fraud --variant v1.0.0=50 --variant v1.1.0=50',
+        'mlops experiment set fraud --shadow v1.2.0 --shadow-fraction 0.1',
+        'mlops experiment set fraud --no-shadow',
+      ],
       async run(ctx, [name], options) {
         const registry = await openRegistry(ctx);
         const { setExperiment } = await import('../../registry/experiment-state.js');
