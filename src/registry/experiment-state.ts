@@ -139,7 +139,7 @@ async function variantsFrom(registry: Registry, name: string, specs: VariantSpec
   const variants: ExperimentVariant[] = [];
   for (const spec of specs) {
     const version = await resolveRef(registry, name, spec.ref, state);
-    if (variants.some((v) => v.version === version)) throw bad(`${spec.ref} is ${version}, named twice`, 'name each version once');
+    if (variants.some((v) => v.version === version)) throw bad(`${spec.ref}${spec.ref === version ? '' : ` (${version})`} is named twice`, 'name each version once');
     variants.push({ name: version, ref: spec.ref, version, weight: spec.weight });
   }
   if (!variants.some((v) => v.weight > 0)) throw bad('every weight is 0', 'give at least one variant a weight above 0');
