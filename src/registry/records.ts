@@ -37,6 +37,9 @@ export interface ModelState {
   extra?: Record<string, unknown>;
 }
 
+/** The fields parseState reads itself (the lifecycle branch's included); any other top-level field is kept in `extra` and written back as read. */
+const STATE_FIELDS = ['format', 'name', 'production', 'archived', 'aliases', 'changes', 'meta', 'description', 'deletions'];
+
 export const emptyState = (name: string): ModelState => ({ format: 2, name, archived: [], aliases: {}, changes: [] });
 
 const loadYaml = () => import('yaml');
@@ -119,7 +122,7 @@ export async function parseState(text: string, where: string, name: string): Pro
     if (!value.aliases || typeof value.aliases !== 'object') throw invalid(where, 'aliases is not a mapping');
     for (const [alias, v] of Object.entries(value.aliases)) state.aliases[alias] = checkVersion(where, `aliases.${alias}`, v);
   }
-  const extra = Object.fromEntries(Object.entries(value).filter(([key]) => !['format', 'name', 'production', 'archived', 'aliases', 'changes'].includes(key)));
+  const extra = Object.fromEntries(Object.entries(value).filter(([key]) => !STATE_FIELDS.includes(key)));
   if (Object.keys(extra).length) state.extra = extra;
   if (value.changes !== undefined) {
     if (!Array.isArray(value.changes)) throw invalid(where, 'changes is not a list');
