@@ -54,6 +54,14 @@ export interface ExperimentMeta {
   user: string;
 }
 
+/** A request body field name: letters, digits, _ . - (no __proto__). */
+const STICKY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;
+
+function checkSticky(field: string | undefined): void {
+  if (field !== undefined && (!STICKY_PATTERN.test(field) || field === '__proto__'))
+    throw bad(`--sticky '${field.slice(0, 100)}' is not a field name`, 'name the body field that carries the user id, e.g. --sticky user_id');
+}
+
 const bad = (message: string, hint: string) => new UsageError(message, hint, 'invalid_experiment');
 
 /** `v1.0.0=90` → { ref, weight }. */
@@ -94,7 +102,7 @@ export function experimentOf(state: ModelState): LiveExperiment | undefined {
     name: e.name,
     variants,
     ...(shadow ? { shadow } : {}),
-    ...(typeof e.sticky === 'string' ? { sticky: e.sticky } : {}),
+    ...(typeof e.sticky === 'string' && STICKY_PATTERN.test(e.sticky) && e.sticky !== '__proto__' ? { sticky: e.sticky } : {}),
     started_at: String(e.started_at ?? ''),
     started_by: String(e.started_by ?? ''),
     updated_at: String(e.updated_at ?? ''),
@@ -165,6 +173,7 @@ export async function startExperiment(registry: Registry, name: string, change: 
   validateName(name);
   if (change.experimentName !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/.test(change.experimentName))
     throw bad(`--name '${change.experimentName.slice(0, 100)}' is not an experiment name`, 'letters, digits, . _ - (up to 100), e.g. --name fraud-2026-12');
+  checkSticky(change.sticky);
   await registry.requireModel(name, { names: true });
   const at = meta.now().toISOString();
   const experiment = await registry.updateState(name, async (state) => {
@@ -204,6 +213,7 @@ export async function setExperiment(registry: Registry, name: string, change: Ex
   if (!change.variants && change.shadow === undefined && change.shadowFraction === undefined && change.sticky === undefined) {
     throw bad('nothing to change', 'pass --variant VERSION=WEIGHT (all variants), --shadow VERSION [--shadow-fraction X] or --no-shadow');
   }
+  checkSticky(change.sticky);
   await registry.requireModel(name, { names: true });
   const at = meta.now().toISOString();
   const { experiment, previous } = await registry.updateState(name, async (state) => {

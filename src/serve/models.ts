@@ -21,6 +21,8 @@ export interface Route {
 
 export interface Experiment {
   name: string;
+  /** The body field naming the user (a live experiment's --sticky; default user_id). */
+  sticky?: string;
   bounds: number[];
   arms: Route[];
 }
@@ -230,7 +232,7 @@ export class ModelSet {
       this.warnOnce(`${served.name}:experiment`, `cannot read ${served.name}'s experiment (${messageOf(error)}); routing stays as it is`, served.name);
       return;
     }
-    const key = experiment ? JSON.stringify([experiment.name, experiment.variants.map((v) => [v.version, v.weight]), experiment.shadow ? [experiment.shadow.version, experiment.shadow.fraction] : null]) : '';
+    const key = experiment ? JSON.stringify([experiment.name, experiment.variants.map((v) => [v.version, v.weight]), experiment.shadow ? [experiment.shadow.version, experiment.shadow.fraction] : null, experiment.sticky ?? null]) : '';
     if (key === (served.liveKey ?? '') || this.failedReloads.get(`${served.name}:experiment`) === key) return;
     const before = [...(served.experiment?.arms.map((a) => a.model) ?? []), ...(served.liveShadow ? [served.liveShadow.model] : [])];
     const arms: Route[] = [];
@@ -249,7 +251,7 @@ export class ModelSet {
     this.failedReloads.delete(`${served.name}:experiment`);
     this.reloadWarned.delete(`${served.name}:experiment`);
     // One synchronous swap: a request sees either the old routing or the new one.
-    served.experiment = experiment ? { name: experiment.name, bounds: bucketBounds(experiment.variants), arms } : undefined;
+    served.experiment = experiment ? { name: experiment.name, bounds: bucketBounds(experiment.variants), arms, ...(experiment.sticky ? { sticky: experiment.sticky } : {}) } : undefined;
     if (experiment?.shadow && shadow) {
       this.deps.metrics.shadowLoaded(shadow.name, shadow.version);
       served.liveShadow = { model: shadow, fraction: experiment.shadow.fraction };

@@ -306,4 +306,30 @@ describe('mlops experiment with two serve processes on one registry', () => {
     const stopped = await cli('experiment', 'stop', 'fraud');
     expect(stopped.exitCode, stopped.stderr).toBe(0);
   }, 300_000);
+
+  test('--sticky names the body field that carries the user', async () => {
+    const started = await cli('experiment', 'start', 'fraud', '--name', 'fraud-customer', '--sticky', 'customer', '--variant', 'v1.0.0=50', '--variant', 'v2.0.0=50');
+    expect(started.exitCode, started.stderr).toBe(0);
+    const weights: Array<[string, number]> = [
+      ['v1.0.0', 50],
+      ['v2.0.0', 50],
+    ];
+    const probe = users.slice(0, 200);
+    const deadline = Date.now() + 30_000;
+    let wrong: string[] = [];
+    do {
+      await sleep(200);
+      const answers = await pool(
+        probe,
+        8,
+        async (user, i) => (await postJson(`${servers[i % 2]!.url}/predict`, { features: rows[0], customer: user, user_id: 'someone-else' })).body,
+      );
+      wrong = probe.filter((user, i) => answers[i]?.experiment !== 'fraud-customer' || answers[i].version !== expected('fraud-customer', weights, user));
+    } while (wrong.length && Date.now() < deadline);
+    expect(wrong).toEqual([]);
+    expect((await cli('experiment', 'stop', 'fraud')).exitCode).toBe(0);
+    const bad = await cli('experiment', 'start', 'fraud', '--sticky', '__proto__', '--variant', 'v1.0.0=50', '--variant', 'v2.0.0=50');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/^error: --sticky '__proto__' is not a field name$/m);
+  }, 300_000);
 });

@@ -55,7 +55,7 @@ export const experimentCommand: CommandDef = {
         variantOption,
         ...shadowOptions,
         { flags: '--name <experiment>', description: "the experiment's name in logs and the sticky hash (default: the model's)" },
-        { flags: '--sticky <field>', description: 'the request field naming the user (recorded; serve reads user_id or X-User-Id)', default: 'user_id' },
+        { flags: '--sticky <field>', description: 'the body field naming the user (then parameters.FIELD, then the X-User-Id header)', default: 'user_id' },
       ],
       examples: [
         'mlops experiment start fraud --variant v1.0.0=90 --variant v1.1.0=10',

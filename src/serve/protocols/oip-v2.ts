@@ -18,7 +18,7 @@ export function oipV2Protocol(core: ServeCore): ProtocolModule {
     const body = await core.readJsonObject(request);
     core.requireReady();
     const served = core.models.servedModel(name);
-    const route = core.models.pick(served, version, core.userId(request, body));
+    const route = core.models.pick(served, version, core.userId(request, body, served.experiment?.sticky));
     context.model = route.metrics;
     const model = route.model;
     if (body.id !== undefined && typeof body.id !== 'string') throw new HttpError(400, '"id" must be a string', 'validation');
