@@ -92,6 +92,9 @@ describe.skipIf(skip !== undefined)(`README${skip ? ` (skipped: ${skip})` : ''}`
     expect(result.stdout).toMatch(/mlops_predictions_total\{[^}]*version="v1\.1\.0"/);
     expect(result.stdout).toMatch(/^v1\.0\.0\s+\d{3}\s+\d{3}\s/m);
     expect(result.stdout).toMatch(/verdict: /);
+    // 4. conclude: 600 labels are too few for a winner; exit 1 with the sample still needed.
+    expect(result.stderr).toMatch(/error: no winner in fraud's experiment yet: .*more requests per variant/);
+    expect(result.stdout).toContain('exit 1: no winner yet');
     // 5. clean data passes, drifted data exits 1 and writes the report.
     expect(result.stdout).toContain('no drift in fraud v1.0.0');
     expect(result.stdout).toContain('exit 1: drift found, see drift.html');
