@@ -316,7 +316,7 @@ describe('mlops experiment with two serve processes on one registry', () => {
     ];
     const probe = users.slice(0, 200);
     const deadline = Date.now() + 30_000;
-    let wrong: string[] = [];
+    let wrong: string[];
     do {
       await sleep(200);
       const answers = await pool(
