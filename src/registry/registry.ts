@@ -19,7 +19,7 @@ import { FolderStore } from '../store/folder.js';
 import type { ObjectStore } from '../store/types.js';
 import { blobKey, Blobs } from './blobs.js';
 import { RecordCache } from './cache.js';
-import { compareVersions, NAME_PATTERN, validateName } from './names.js';
+import { compareVersions, isAliasRef, NAME_PATTERN, validateName } from './names.js';
 import { emptyState, formatRecord, formatState, parseRecord, parseState, validateRecord, stateFromLegacy, timeKey, withState, type ModelState, type StoredRecord } from './records.js';
 import type { AuditEntry, DeploymentRecord, HistoryEntry, Status, VersionRecord } from './types.js';
 
@@ -221,9 +221,29 @@ export class Registry {
     return record;
   }
 
+  /** Remove one version record (mlops delete): its state references are removed first by the caller. */
+  async deleteRecord(name: string, version: string): Promise<void> {
+    this.requireWritable();
+    const key = this.versionKey(name, version);
+    this.storedCache.delete(key);
+    await this.store.delete(key);
+  }
+
   /** A version by number or stage (production, staging = newest staging, latest = newest): the state plus one record. */
   async resolve(name: string, ref = 'production'): Promise<VersionRecord> {
     validateName(name);
+    if (isAliasRef(ref)) {
+      // An alias: the state names the version, one record is read.
+      const { state } = await this.readState(name);
+      const version = state.aliases[ref];
+      if (version) {
+        const stored = await this.tryGetStored(name, version);
+        if (stored) return withState(stored, state);
+      }
+      await this.requireModel(name, { names: true });
+      const known = Object.keys(state.aliases).sort();
+      throw new NotFoundError(`${name} has no alias '${ref}'`, known.length ? `its aliases: ${known.join(', ')}; set one with mlops alias set ${name} ${ref} VERSION` : `set one: mlops alias set ${name} ${ref} VERSION`, 'alias_not_found');
+    }
     if (ref !== 'production' && ref !== 'staging' && ref !== 'latest') {
       const record = await this.tryGet(name, ref);
       if (record) return record;
@@ -362,7 +382,7 @@ export class Registry {
     const { registry: dest } = await Registry.init(destDir, now);
     const hashes = [record.artifact.sha256, record.reference_data?.sha256].filter((h): h is string => Boolean(h));
     for (const hash of hashes) await dest.store.putFile(blobKey(hash), await this.blobFile(hash, `${name} ${record.version}`));
-    const { status: _s, history: _h, ...stored } = record;
+    const { status: _s, history: _h, aliases: _a, edited: _e, ...stored } = record;
     await dest.createVersion(stored);
     await dest.updateState(name, async (state) => ({ state: { ...state, production: record.version }, result: undefined }));
     return { ...record, status: 'production' };

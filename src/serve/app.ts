@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode, MlopsError, NotFoundError, messageOf } from '../errors.js';
+import { isAliasRef } from '../registry/names.js';
 import type { VersionRecord } from '../registry/types.js';
 import type { OnServeEvent } from './events.js';
 import { ClientGone, HttpError, checkContentType, parseJson, readBody, sendJson, sendText } from './http.js';
@@ -31,8 +32,10 @@ interface Experiment {
 
 interface Served {
   name: string;
-  /** Follows the registry's production version (no NAME@VERSION, no experiment). */
+  /** Follows the registry's production version (no NAME@VERSION, no experiment), or an alias (NAME@ALIAS). */
   follows: boolean;
+  /** What it follows: 'production', or the alias name. */
+  followRef?: string;
   /** The default route; undefined when an experiment owns all the traffic. */
   current?: Route;
   experiment?: Experiment;
@@ -144,7 +147,8 @@ export class ServeApp {
           }
           throw error;
         }
-        served.follows = ref === undefined;
+        served.follows = ref === undefined || isAliasRef(ref);
+        served.followRef = ref ?? 'production';
         served.current = this.route(await this.loadVersion(record), 'default');
       }
       this.served.set(name, served);
@@ -213,12 +217,12 @@ export class ServeApp {
       if (!served.follows || !served.current || this.stopped) continue;
       let record: VersionRecord;
       try {
-        record = await this.deps.source.resolve(served.name, 'production');
+        record = await this.deps.source.resolve(served.name, served.followRef ?? 'production');
         this.reloadWarned.delete(served.name);
       } catch (error) {
         if (!this.reloadWarned.has(served.name)) {
           this.reloadWarned.add(served.name);
-          this.deps.onEvent({ type: 'reload_failed', level: 'warn', message: `cannot read ${served.name}'s production version (${messageOf(error)}); still serving ${served.current.model.version}`, model: served.name });
+          this.deps.onEvent({ type: 'reload_failed', level: 'warn', message: `cannot read ${served.followRef && served.followRef !== 'production' ? `${served.name}@${served.followRef}` : `${served.name}'s production version`} (${messageOf(error)}); still serving ${served.current.model.version}`, model: served.name });
         }
         continue;
       }

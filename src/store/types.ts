@@ -28,7 +28,8 @@ export interface ObjectStore {
   list(prefix: string): Promise<ListedObject[]>;
   /** The names of the "folders" directly under a prefix (S3: common prefixes with delimiter '/'). */
   listFolders(prefix: string): Promise<string[]>;
-  head(key: string): Promise<{ size: number; etag: string } | undefined>;
+  /** `modified`: when the object was last written (gc's grace period reads it). */
+  head(key: string): Promise<{ size: number; etag: string; modified?: Date } | undefined>;
   /** Create-only: false when the key exists already. */
   putIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
   /** Compare-and-swap: etag null means "must not exist". Returns the new etag, or undefined on a conflict. */

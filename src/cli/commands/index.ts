@@ -15,6 +15,12 @@ import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
+import { aliasCommand } from './alias.js';
+import { tagCommand } from './tag.js';
+import { describeCommand } from './describe.js';
+import { deleteCommand } from './delete.js';
+import { gcCommand } from './gc.js';
+import { historyCommand } from './history.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -33,4 +39,10 @@ export const COMMANDS: CommandDef[] = [
   monitorCommand,
   demoCommand,
   registryCommand,
+  aliasCommand,
+  tagCommand,
+  describeCommand,
+  deleteCommand,
+  gcCommand,
+  historyCommand,
 ];
