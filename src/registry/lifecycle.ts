@@ -175,7 +175,7 @@ export async function deleteVersion(registry: Registry, name: string, version: s
     const aliases = Object.fromEntries(Object.entries(state.aliases).filter(([, v]) => v !== target));
     const meta = { ...(state.meta ?? {}) };
     delete meta[target];
-    const next: ModelState = { ...state, aliases, meta, archived: state.archived.filter((v) => v !== target) };
+    const next: ModelState = { ...state, aliases, meta, archived: state.archived.filter((v) => v !== target), deletions: (state.deletions ?? 0) + 1 };
     if (next.production === target) delete next.production;
     return { state: next, result: detaches };
   });

@@ -37,6 +37,8 @@ export interface ModelState {
   meta?: Record<string, VersionMeta>;
   /** The model's own description (mlops describe NAME "text"). */
   description?: string;
+  /** Versions deleted so far: a models/<name>/index.json made under another count is ignored. */
+  deletions?: number;
 }
 
 /** A version's edited metadata: `tags` replaces the registered tags when present. */
@@ -130,6 +132,7 @@ export async function parseState(text: string, where: string, name: string): Pro
     for (const [alias, v] of Object.entries(value.aliases)) state.aliases[alias] = checkVersion(where, `aliases.${alias}`, v);
   }
   if (typeof value.description === 'string') state.description = value.description;
+  if (typeof value.deletions === 'number' && Number.isInteger(value.deletions) && value.deletions >= 0) state.deletions = value.deletions;
   if (value.meta !== undefined && value.meta !== null) {
     if (typeof value.meta !== 'object' || Array.isArray(value.meta)) throw invalid(where, 'meta is not a mapping');
     state.meta = {};
@@ -160,6 +163,7 @@ export async function formatState(state: ModelState): Promise<string> {
   body.archived = state.archived;
   body.aliases = state.aliases;
   if (state.description) body.description = state.description;
+  if (state.deletions) body.deletions = state.deletions;
   if (state.meta && Object.keys(state.meta).length) body.meta = state.meta;
   body.changes = state.changes;
   return `# mlops model state: stages, aliases and edited metadata, changed only by compare-and-swap (mlops promote, rollback, alias, tag, describe).\n${stringify(body, { lineWidth: 0 })}`;
