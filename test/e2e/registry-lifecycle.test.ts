@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ObjectStore } from '../../src/store/types.js';
 import { BIN, EXAMPLE, expectCleanError, mlops, tempDir } from '../support/cli.js';
 import { registryBackends } from '../support/registry-backends.js';
+import { formatRecord, parseRecord } from '../../src/registry/records.js';
 
 const V1 = join(EXAMPLE, 'fraud-v1.onnx');
 const V2 = join(EXAMPLE, 'fraud-v2.onnx');
@@ -303,6 +304,31 @@ describe.each(backends)('$name registry lifecycle', (backend) => {
         expectCleanError(result);
       }
     });
+
+    it('a model of 250+ versions lists from models/NAME/index.json; a deleted version never comes back from it', async () => {
+      const first = await parseRecord((await store.get('models/fraud/versions/v1.0.0.yaml'))!.body.toString('utf8'), 'test');
+      const { audit_event: _a, ...base } = first;
+      const versions = Array.from({ length: 250 }, (_, i) => `v5.0.${i}`);
+      for (let i = 0; i < versions.length; i += 25) {
+        await Promise.all(versions.slice(i, i + 25).map(async (version) => store.putIfAbsent(`models/fraud/versions/${version}.yaml`, await formatRecord({ ...base, version }))));
+      }
+      expect(await json('list', 'fraud')).toHaveLength(252);
+      expect(await store.get('models/fraud/index.json')).toBeDefined();
+      await ok('promote', 'fraud', 'v5.0.7', '--to', 'archived');
+      await ok('delete', 'fraud@v5.0.7');
+      expect(await store.get('models/fraud/index.json')).toBeUndefined();
+      // A fresh cache folder (a new machine, a fresh clone): the index is rebuilt without v5.0.7.
+      const fresh = async () => JSON.parse((await mlops(['--registry', registry, 'list', 'fraud', '--json'], { cwd: dir, env: { ...env(), MLOPS_CACHE_DIR: join(dir, `cache-${Math.random()}`) } })).stdout) as Array<{ version: string }>;
+      for (let i = 0; i < 2; i++) {
+        const listed = (await fresh()).map((r) => r.version);
+        expect(listed).toHaveLength(251);
+        expect(listed).not.toContain('v5.0.7');
+      }
+      expect(JSON.parse((await store.get('models/fraud/index.json'))!.body.toString('utf8'))).toMatchObject({ deletions: 1 });
+      // A register after the index was written is listed (read from its record).
+      await ok('register', 'fraud', V2, '--version', 'v6.0.0');
+      expect((await fresh()).map((r) => r.version)).toContain('v6.0.0');
+    }, 120_000);
 
     it('history lists the model\'s events newest first; --since narrows; an unknown model is exit 3', async () => {
       await ok('promote', 'fraud', 'v1.0.0');
