@@ -28,7 +28,10 @@ export interface ObjectStore {
   list(prefix: string): Promise<ListedObject[]>;
   /** The names of the "folders" directly under a prefix (S3: common prefixes with delimiter '/'). */
   listFolders(prefix: string): Promise<string[]>;
-  /** `modified`: when the object was last written (gc's grace period reads it). */
+  /**
+   * Size and a change token: the ETag on S3; inode/size/mtime on a folder (not comparable with get()'s etag there).
+   * `modified`: when the object was last written (gc's grace period reads it).
+   */
   head(key: string): Promise<{ size: number; etag: string; modified?: Date } | undefined>;
   /** Create-only: false when the key exists already. */
   putIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
