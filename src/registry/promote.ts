@@ -187,7 +187,8 @@ export function checkRequiredMetrics(target: VersionRecord, require: Requirement
 export async function preparePromotion(registry: Registry, request: PromotionRequest): Promise<PromotionPlan> {
   validateName(request.name);
   const version = normalizeVersion(request.version);
-  await registry.requireModel(request.name, { names: true });
+  // The target's record answers "does the model exist" without listing every version.
+  if (!(await registry.tryGet(request.name, version))) await registry.requireModel(request.name, { names: true });
   const { state } = await registry.readState(request.name);
   const records = await recordsFor(registry, request.name, state, [version, await baselineVersion(registry, request, state)]);
   const target = records.find((r) => r.version === version);
@@ -199,7 +200,7 @@ export async function preparePromotion(registry: Registry, request: PromotionReq
 export async function promote(registry: Registry, request: PromotionRequest, options: ApplyOptions): Promise<PromotionPlan> {
   registry.requireWritable();
   const normalized = { ...request, version: normalizeVersion(request.version) };
-  await registry.requireModel(validateName(request.name), { names: true });
+  if (!(await registry.tryGet(validateName(request.name), normalized.version))) await registry.requireModel(request.name, { names: true });
   const at = options.now().toISOString();
   const plan = await registry.updateState(request.name, async (state) => {
     const records = await recordsFor(registry, request.name, state, [normalized.version, await baselineVersion(registry, normalized, state)]);

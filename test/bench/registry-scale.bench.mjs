@@ -6,7 +6,7 @@
 // models/<name>/index.json (written by an earlier list) instead of parsing every record.
 // The versions are created through the store API (one CLI register, then copies of its
 // record under new version numbers), not by 10,000 CLI runs.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,11 +21,19 @@ const { openStore } = await import(join(root, 'dist/store/open.js'));
 const { formatRecord, parseRecord } = await import(join(root, 'dist/registry/records.js'));
 
 const seconds = (start) => Number(process.hrtime.bigint() - start) / 1e9;
+// Wall time, and the child's CPU time (user + sys, from /usr/bin/time) which a loaded,
+// shared machine disturbs far less.
+const cpu = [];
 const run = (args) => {
   const start = process.hrtime.bigint();
-  execFileSync('node', [bin, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  return seconds(start);
+  const result = spawnSync('/usr/bin/time', ['-f', '@cpu %U %S', 'node', bin, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = seconds(start);
+  if (result.status !== 0) throw new Error(`mlops ${args.join(' ')} failed:\n${result.stderr}`);
+  const m = /@cpu ([\d.]+) ([\d.]+)/.exec(result.stderr.toString());
+  cpu.push(m ? Number(m[1]) + Number(m[2]) : NaN);
+  return wall;
 };
+const lastCpu = () => cpu[cpu.length - 1];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 
@@ -57,27 +65,34 @@ async function makeRegistry(count) {
 function measure(location) {
   const r = (...args) => run(['--registry', location, ...args]);
   const out = { show: [], promote: [], alias: [], list: [] };
+  const cpuOut = { show: [], promote: [], alias: [], list: [] };
+  const r2 = (key, ...args) => {
+    out[key].push(r(...args));
+    cpuOut[key].push(lastCpu());
+  };
   for (let i = 0; i < ROUNDS; i++) {
     const target = i % 2 ? 'v1.0.0' : 'v1.0.1';
-    out.show.push(r('show', 'fraud@production'));
-    out.promote.push(r('promote', 'fraud', target));
-    out.alias.push(r('alias', 'set', 'fraud', 'champion', target));
+    r2('show', 'show', 'fraud@production');
+    r2('promote', 'promote', 'fraud', target);
+    r2('alias', 'alias', 'set', 'fraud', 'champion', target);
   }
   for (let i = 0; i < 3; i++) {
     const clone = `${location}-clone${i}`;
     cpSync(location, clone, { recursive: true });
     rmSync(join(clone, '.cache'), { recursive: true, force: true });
     out.list.push(run(['--registry', clone, 'list']));
+    cpuOut.list.push(lastCpu());
     rmSync(clone, { recursive: true, force: true });
   }
-  return Object.fromEntries(Object.entries(out).map(([k, xs]) => [k, { median: median(xs), max: Math.max(...xs) }]));
+  return Object.fromEntries(Object.entries(out).map(([k, xs]) => [k, { median: median(xs), max: Math.max(...xs), cpu: median(cpuOut[k]) }]));
 }
 
 try {
   const small = measure(await makeRegistry(10));
   const big = measure(await makeRegistry(10_000));
   const fmt = (x) => `${(x * 1000).toFixed(0)} ms`;
-  console.log(`\n  command (median of ${ROUNDS}; list: 3 fresh clones)   10 versions   10,000 versions   ratio   target`);
+  console.log(`\n  load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')} on ${(await import('node:os')).cpus().length} cores`);
+  console.log(`  command (median of ${ROUNDS}; list: 3 fresh clones)   10 versions   10,000 versions   ratio   CPU 10 / 10,000 (ratio)   target`);
   for (const [key, label, target] of [
     ['show', 'show fraud@production', 'ratio <= 1.2'],
     ['promote', 'promote fraud VERSION', 'ratio <= 1.2'],
@@ -85,7 +100,8 @@ try {
     ['list', 'list (fresh clone, no .cache/)', '10,000 < 1 s'],
   ]) {
     const ratio = big[key].median / small[key].median;
-    console.log(`  ${label.padEnd(48)} ${fmt(small[key].median).padStart(9)}   ${fmt(big[key].median).padStart(9)} (max ${fmt(big[key].max)})   ${ratio.toFixed(2)}x   ${target}`);
+    const cpuRatio = big[key].cpu / small[key].cpu;
+    console.log(`  ${label.padEnd(48)} ${fmt(small[key].median).padStart(9)}   ${fmt(big[key].median).padStart(9)} (max ${fmt(big[key].max)})   ${ratio.toFixed(2)}x   ${fmt(small[key].cpu)} / ${fmt(big[key].cpu)} (${cpuRatio.toFixed(2)}x)   ${target}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
