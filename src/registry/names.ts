@@ -86,8 +86,32 @@ export function nextPatch(existing: readonly string[]): string {
 
 export interface ModelRef {
   name: string;
-  /** A version, or a stage: production, staging, latest. Undefined when not given. */
+  /** A version, a stage (production, staging, latest) or an alias name. Undefined when not given. */
   ref?: string;
+}
+
+/** Alias names: a lower-case letter, then letters, digits, '_' or '-' (at most 63); never a version or a stage. */
+export const ALIAS_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+/** Names an alias can never take: the stages users type, and `archived`. */
+export const RESERVED_ALIASES: readonly string[] = [...STAGE_REFS, 'archived'];
+
+/** True for a reference that names a version (v1.2.0, 1.2.0), as opposed to a stage or an alias. */
+export function looksLikeVersion(ref: string): boolean {
+  return /^v?\d/.test(ref);
+}
+
+export function validateAlias(alias: string): string {
+  if (RESERVED_ALIASES.includes(alias)) {
+    throw new UsageError(`'${alias}' is a reserved name, not an alias`, `reserved: ${RESERVED_ALIASES.join(', ')}; use mlops promote for production and staging, or pick another alias (e.g. champion)`, 'reserved_alias');
+  }
+  if (!ALIAS_PATTERN.test(alias) || looksLikeVersion(alias)) {
+    throw new UsageError(`invalid alias '${alias}'`, "use a lower-case letter, then letters, digits, '_' or '-' (e.g. champion, challenger)", 'invalid_alias');
+  }
+  return alias;
+}
+
+export function isAliasRef(ref: string): boolean {
+  return !looksLikeVersion(ref) && !(STAGE_REFS as readonly string[]).includes(ref);
 }
 
 export function parseModelRef(text: string): ModelRef {
@@ -96,7 +120,8 @@ export function parseModelRef(text: string): ModelRef {
   const name = validateName(text.slice(0, at));
   const ref = text.slice(at + 1);
   if ((STAGE_REFS as readonly string[]).includes(ref)) return { name, ref };
-  if (ref === '') throw new UsageError(`'${text}' has nothing after '@'`, 'write NAME@VERSION, NAME@production or NAME@staging');
+  if (ref === '') throw new UsageError(`'${text}' has nothing after '@'`, 'write NAME@VERSION, NAME@production, NAME@staging or NAME@ALIAS');
+  if (!looksLikeVersion(ref) && ALIAS_PATTERN.test(ref) && ref !== 'archived') return { name, ref };
   return { name, ref: normalizeVersion(ref) };
 }
 

@@ -3,7 +3,7 @@
 // the state (re-planned on a conflict), so two promotions at once leave exactly one
 // production version.
 import { CheckFailedError, NotFoundError, UsageError } from '../errors.js';
-import { normalizeVersion, validateName } from './names.js';
+import { isAliasRef, normalizeVersion, validateName } from './names.js';
 import type { OnRegistryEvent, Registry } from './registry.js';
 import { applyToState, type ModelState } from './records.js';
 import type { Status, VersionRecord } from './types.js';
@@ -70,6 +70,10 @@ export interface PromotionRequest {
   to: Status;
   require?: Requirement[];
   noRegress?: string[];
+  /** --no-regress compares with this version (resolved from --against ALIAS|VERSION) instead of production. */
+  baseline?: string;
+  /** What the user typed for the baseline, for messages. */
+  against?: string;
 }
 
 function checkGates(target: VersionRecord, production: VersionRecord | undefined, request: PromotionRequest): GateResult[] {
@@ -87,7 +91,7 @@ function checkGates(target: VersionRecord, production: VersionRecord | undefined
   for (const metric of request.noRegress ?? []) {
     const gate = `no-regress ${metric}`;
     if (!production || production.version === target.version) {
-      gates.push({ gate, passed: true, message: `${metric}: no other production version to compare with` });
+      gates.push({ gate, passed: true, message: `${metric}: no other ${request.against ?? 'production'} version to compare with` });
       continue;
     }
     const actual = target.metrics[metric];
@@ -101,7 +105,7 @@ function checkGates(target: VersionRecord, production: VersionRecord | undefined
     gates.push({
       gate,
       passed: !worse,
-      message: `${metric} ${actual} (${target.version}) ${worse ? 'is worse than' : 'is not worse than'} ${baseline} (production ${production.version})`,
+      message: `${metric} ${actual} (${target.version}) ${worse ? 'is worse than' : 'is not worse than'} ${baseline} (${request.against ?? 'production'} ${production.version})`,
     });
   }
   return gates;
@@ -118,7 +122,8 @@ export function planPromotion(versions: VersionRecord[], request: PromotionReque
     changes.push({ version: production.version, from: 'production', to: 'archived' });
   }
   if (target.status !== request.to) changes.push({ version: target.version, from: target.status, to: request.to });
-  const gates = checkGates(target, production, request);
+  const baseline = request.baseline ? versions.find((v) => v.version === request.baseline) : production;
+  const gates = checkGates(target, baseline, request);
   return { name: request.name, version: target.version, to: request.to, production: production?.version, changes, gates, passed: gates.every((g) => g.passed) };
 }
 
@@ -126,6 +131,16 @@ export interface ApplyOptions {
   user: string;
   now: () => Date;
   onEvent?: OnRegistryEvent;
+}
+
+/** --against REF: an alias or stage read from `state`, or a version; sets request.baseline. */
+async function baselineVersion(registry: Registry, request: PromotionRequest, state: ModelState): Promise<string | undefined> {
+  if (!request.against) return undefined;
+  const ref = request.against;
+  const version = isAliasRef(ref) ? state.aliases[ref] : ref === 'production' ? state.production : ref === 'staging' || ref === 'latest' ? (await registry.resolve(request.name, ref)).version : normalizeVersion(ref);
+  if (!version) throw new NotFoundError(`${request.name} has no ${isAliasRef(ref) ? `alias '${ref}'` : `${ref} version`} to compare with (--against ${ref})`, `set it: mlops alias set ${request.name} ${ref} VERSION`, 'alias_not_found');
+  request.baseline = version;
+  return version;
 }
 
 /** The records a plan needs, with their stages from `state`: the given versions and production. */
@@ -172,9 +187,10 @@ export function checkRequiredMetrics(target: VersionRecord, require: Requirement
 export async function preparePromotion(registry: Registry, request: PromotionRequest): Promise<PromotionPlan> {
   validateName(request.name);
   const version = normalizeVersion(request.version);
-  await registry.requireModel(request.name, { names: true });
+  // The target's record answers "does the model exist" without listing every version.
+  if (!(await registry.tryGet(request.name, version))) await registry.requireModel(request.name, { names: true });
   const { state } = await registry.readState(request.name);
-  const records = await recordsFor(registry, request.name, state, [version]);
+  const records = await recordsFor(registry, request.name, state, [version, await baselineVersion(registry, request, state)]);
   const target = records.find((r) => r.version === version);
   if (target) checkRequiredMetrics(target, request.require);
   return planPromotion(records, { ...request, version });
@@ -184,10 +200,10 @@ export async function preparePromotion(registry: Registry, request: PromotionReq
 export async function promote(registry: Registry, request: PromotionRequest, options: ApplyOptions): Promise<PromotionPlan> {
   registry.requireWritable();
   const normalized = { ...request, version: normalizeVersion(request.version) };
-  await registry.requireModel(validateName(request.name), { names: true });
+  if (!(await registry.tryGet(validateName(request.name), normalized.version))) await registry.requireModel(request.name, { names: true });
   const at = options.now().toISOString();
   const plan = await registry.updateState(request.name, async (state) => {
-    const records = await recordsFor(registry, request.name, state, [normalized.version]);
+    const records = await recordsFor(registry, request.name, state, [normalized.version, await baselineVersion(registry, normalized, state)]);
     const target = records.find((r) => r.version === normalized.version);
     if (target) checkRequiredMetrics(target, request.require);
     const plan = planPromotion(records, normalized);

@@ -8,7 +8,7 @@ import type { HistoryEntry, Status, VersionRecord } from './types.js';
 export const SHA256_PATTERN = /^[0-9a-f]{64}$/;
 
 /** The fields a version record stores; status and history are derived from the model's state. */
-export type StoredRecord = Omit<VersionRecord, 'status' | 'history'> & { audit_event?: string };
+export type StoredRecord = Omit<VersionRecord, 'status' | 'history' | 'aliases' | 'edited'> & { audit_event?: string };
 
 /** One stage change, as kept in the model's state (rollback reads them). */
 export interface StageChange {
@@ -35,9 +35,23 @@ export interface ModelState {
   changes: StageChange[];
   /** Fields this module does not own (e.g. `experiment`), kept as read so that writers never drop them. */
   extra?: Record<string, unknown>;
+  /** Metadata edited after registration (mlops tag / describe), per version; the record stays immutable. */
+  meta?: Record<string, VersionMeta>;
+  /** The model's own description (mlops describe NAME "text"). */
+  description?: string;
+  /** Versions deleted so far: a models/<name>/index.json made under another count is ignored. */
+  deletions?: number;
 }
 
-/** The fields parseState reads itself (the lifecycle branch's included); any other top-level field is kept in `extra` and written back as read. */
+/** A version's edited metadata: `tags` replaces the registered tags when present. */
+export interface VersionMeta {
+  tags?: Record<string, string>;
+  description?: string;
+  edited_at: string;
+  edited_by: string;
+}
+
+/** The fields parseState reads itself; any other top-level field is kept in `extra` and written back as read. */
 const STATE_FIELDS = ['format', 'name', 'production', 'archived', 'aliases', 'changes', 'meta', 'description', 'deletions'];
 
 export const emptyState = (name: string): ModelState => ({ format: 2, name, archived: [], aliases: {}, changes: [] });
@@ -105,7 +119,7 @@ export async function parseRecord(text: string, where: string, expected?: { name
 
 export async function formatRecord(record: StoredRecord): Promise<string> {
   const { stringify } = await loadYaml();
-  const { status: _status, history: _history, ...stored } = record as StoredRecord & { status?: unknown; history?: unknown };
+  const { status: _status, history: _history, aliases: _aliases, edited: _edited, ...stored } = record as StoredRecord & { status?: unknown; history?: unknown; aliases?: unknown; edited?: unknown };
   return `# mlops model version record (immutable; its stage lives in ../state.yaml).\n${stringify(stored, { lineWidth: 0 })}`;
 }
 
@@ -121,6 +135,21 @@ export async function parseState(text: string, where: string, name: string): Pro
   if (value.aliases !== undefined) {
     if (!value.aliases || typeof value.aliases !== 'object') throw invalid(where, 'aliases is not a mapping');
     for (const [alias, v] of Object.entries(value.aliases)) state.aliases[alias] = checkVersion(where, `aliases.${alias}`, v);
+  }
+  if (typeof value.description === 'string') state.description = value.description;
+  if (typeof value.deletions === 'number' && Number.isInteger(value.deletions) && value.deletions >= 0) state.deletions = value.deletions;
+  if (value.meta !== undefined && value.meta !== null) {
+    if (typeof value.meta !== 'object' || Array.isArray(value.meta)) throw invalid(where, 'meta is not a mapping');
+    state.meta = {};
+    for (const [version, m] of Object.entries(value.meta as Record<string, unknown>)) {
+      checkVersion(where, 'meta', version);
+      const entry = m as Record<string, unknown> | null;
+      if (!entry || typeof entry !== 'object') throw invalid(where, `meta.${version} is not a mapping`);
+      const tags = entry.tags as Record<string, unknown> | undefined;
+      if (tags !== undefined && (!tags || typeof tags !== 'object' || Object.values(tags).some((v) => typeof v !== 'string'))) throw invalid(where, `meta.${version}.tags is not a mapping of strings`);
+      if (entry.description !== undefined && typeof entry.description !== 'string') throw invalid(where, `meta.${version}.description is not text`);
+      state.meta[version] = entry as unknown as VersionMeta;
+    }
   }
   const extra = Object.fromEntries(Object.entries(value).filter(([key]) => !STATE_FIELDS.includes(key)));
   if (Object.keys(extra).length) state.extra = extra;
@@ -140,9 +169,12 @@ export async function formatState(state: ModelState): Promise<string> {
   if (state.production) body.production = state.production;
   body.archived = state.archived;
   body.aliases = state.aliases;
+  if (state.description) body.description = state.description;
+  if (state.deletions) body.deletions = state.deletions;
+  if (state.meta && Object.keys(state.meta).length) body.meta = state.meta;
   body.changes = state.changes;
   for (const [key, value] of Object.entries(state.extra ?? {})) if (!(key in body) && value !== undefined) body[key] = value;
-  return `# mlops model state: stage assignments, changed only by compare-and-swap (mlops promote / rollback).\n${stringify(body, { lineWidth: 0 })}`;
+  return `# mlops model state: stages, aliases and edited metadata, changed only by compare-and-swap (mlops promote, rollback, alias, tag, describe, experiment).\n${stringify(body, { lineWidth: 0 })}`;
 }
 
 export function statusIn(state: ModelState, version: string): Status {
@@ -155,7 +187,17 @@ export function withState(record: StoredRecord, state: ModelState): VersionRecor
   const history: HistoryEntry[] = [{ at: record.created_at, by: record.registered_by, event: 'registered', status: 'staging' }];
   for (const c of state.changes) if (c.version === record.version) history.push({ at: c.at, by: c.by, event: c.event, status: c.to, from: c.from, ...(c.note ? { note: c.note } : {}) });
   const { audit_event: _audit, ...rest } = record;
-  return { ...rest, status: statusIn(state, record.version), history } as VersionRecord;
+  const meta = state.meta?.[record.version];
+  const aliases = Object.entries(state.aliases).filter(([, v]) => v === record.version).map(([a]) => a).sort();
+  return {
+    ...rest,
+    ...(meta?.tags ? { tags: { ...meta.tags } } : {}),
+    ...(meta?.description !== undefined ? { description: meta.description } : {}),
+    ...(meta ? { edited: { at: meta.edited_at, by: meta.edited_by } } : {}),
+    aliases,
+    status: statusIn(state, record.version),
+    history,
+  } as VersionRecord;
 }
 
 /** Apply stage changes to a state (pure): the new state to write by compare-and-swap. */

@@ -63,7 +63,7 @@ export async function registerVersion(registry: Registry, input: RegisterInput):
     const version = requested ?? nextPatch(existing);
     if (existing.includes(version)) throw versionExists(name, version, existing);
     const at = input.now().toISOString();
-    const auditKey = await registry.audit({ at, by: input.user, action: 'register', model: name, version, sha256: artifactHash });
+    const auditKey = await registry.audit({ at, by: input.user, action: 'register', model: name, version, sha256: artifactHash, ...(referenceHash ? { reference_sha256: referenceHash } : {}) });
     const record: StoredRecord = {
       name,
       version,
@@ -90,6 +90,9 @@ export async function registerVersion(registry: Registry, input: RegisterInput):
       audit_event: auditKey,
     };
     if (await registry.createVersion(record)) {
+      // A concurrent `mlops gc` may have removed bytes this register re-used: store them again.
+      if (!(await registry.store.head(`blobs/sha256/${artifactHash}`))) await registry.putBlob(bytes, input.modelPath);
+      if (reference && referenceHash && !(await registry.store.head(`blobs/sha256/${referenceHash}`))) await registry.putBlob(reference.gzip);
       const { audit_event: _audit, ...visible } = record;
       return { ...visible, status: 'staging', history: [{ at, by: input.user, event: 'registered', status: 'staging' }] };
     }

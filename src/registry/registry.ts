@@ -19,7 +19,8 @@ import { FolderStore } from '../store/folder.js';
 import type { ObjectStore } from '../store/types.js';
 import { blobKey, Blobs } from './blobs.js';
 import { RecordCache } from './cache.js';
-import { compareVersions, NAME_PATTERN, validateName } from './names.js';
+import { INDEX_MIN_VERSIONS, indexKey, readIndex, writeIndex } from './index-file.js';
+import { compareVersions, isAliasRef, NAME_PATTERN, validateName } from './names.js';
 import { emptyState, formatRecord, formatState, parseRecord, parseState, validateRecord, stateFromLegacy, timeKey, withState, type ModelState, type StoredRecord } from './records.js';
 import type { AuditEntry, DeploymentRecord, HistoryEntry, Status, VersionRecord } from './types.js';
 
@@ -180,11 +181,27 @@ export class Registry {
   private async readRecords(name: string): Promise<Array<StoredRecord & { status?: Status; history?: HistoryEntry[] }>> {
     const prefix = `models/${validateName(name)}/versions/`;
     const listed = (await this.store.list(prefix)).filter((o) => o.key.endsWith('.yaml'));
-    return this.records.read(this.store, name, listed, async (key, source) => {
+    const parse = async (key: string, source: { text: string } | { value: Record<string, unknown> }) => {
       const where = `${this.location}/${key}`;
       const expected = { name, version: key.slice(prefix.length, -5) };
       return 'text' in source ? parseRecord(source.text, where, expected) : validateRecord(source.value, where, expected);
-    });
+    };
+    if (this.format !== FORMAT_VERSION || listed.length < INDEX_MIN_VERSIONS) return this.records.read(this.store, name, listed, parse);
+    // Many versions: one index object instead of a parse per record, when the state's deletion count says it is current.
+    const deletions = (await this.readState(name)).state.deletions ?? 0;
+    const index = await readIndex(this.store, name, deletions);
+    const fromIndex: Array<StoredRecord & { status?: Status; history?: HistoryEntry[] }> = [];
+    const missing = [];
+    for (const item of listed) {
+      const value = index.records.get(item.key.slice(prefix.length, -5));
+      // Re-validated like any record read: the index is as untrusted as the store.
+      if (value) fromIndex.push(await parse(item.key, { value }));
+      else missing.push(item);
+    }
+    const read = missing.length ? await this.records.read(this.store, name, missing, parse) : [];
+    const all = [...fromIndex, ...read];
+    if (read.length >= Math.min(50, listed.length) || index.records.size > listed.length) await writeIndex(this.store, name, deletions, all, index.etag);
+    return all;
   }
 
   /** All versions of a model with their status, oldest first (one listing, cached records, one state read). */
@@ -221,9 +238,30 @@ export class Registry {
     return record;
   }
 
+  /** Remove one version record (mlops delete): its state references are removed first by the caller. */
+  async deleteRecord(name: string, version: string): Promise<void> {
+    this.requireWritable();
+    const key = this.versionKey(name, version);
+    this.storedCache.delete(key);
+    await this.store.delete(key);
+    await this.store.delete(indexKey(name)); // rebuilt by the next reader without this version
+  }
+
   /** A version by number or stage (production, staging = newest staging, latest = newest): the state plus one record. */
   async resolve(name: string, ref = 'production'): Promise<VersionRecord> {
     validateName(name);
+    if (isAliasRef(ref)) {
+      // An alias: the state names the version, one record is read.
+      const { state } = await this.readState(name);
+      const version = state.aliases[ref];
+      if (version) {
+        const stored = await this.tryGetStored(name, version);
+        if (stored) return withState(stored, state);
+      }
+      await this.requireModel(name, { names: true });
+      const known = Object.keys(state.aliases).sort();
+      throw new NotFoundError(`${name} has no alias '${ref}'`, known.length ? `its aliases: ${known.join(', ')}; set one with mlops alias set ${name} ${ref} VERSION` : `set one: mlops alias set ${name} ${ref} VERSION`, 'alias_not_found');
+    }
     if (ref !== 'production' && ref !== 'staging' && ref !== 'latest') {
       const record = await this.tryGet(name, ref);
       if (record) return record;
@@ -362,7 +400,7 @@ export class Registry {
     const { registry: dest } = await Registry.init(destDir, now);
     const hashes = [record.artifact.sha256, record.reference_data?.sha256].filter((h): h is string => Boolean(h));
     for (const hash of hashes) await dest.store.putFile(blobKey(hash), await this.blobFile(hash, `${name} ${record.version}`));
-    const { status: _s, history: _h, ...stored } = record;
+    const { status: _s, history: _h, aliases: _a, edited: _e, ...stored } = record;
     await dest.createVersion(stored);
     await dest.updateState(name, async (state) => ({ state: { ...state, production: record.version }, result: undefined }));
     return { ...record, status: 'production' };

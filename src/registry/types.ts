@@ -60,6 +60,10 @@ export interface VersionRecord {
   source: SourceInfo;
   reference_data?: ReferenceDataInfo;
   history: HistoryEntry[];
+  /** Aliases pointing at this version (from the model's state). */
+  aliases?: string[];
+  /** When tags or the description were last edited after registration. */
+  edited?: { at: string; by: string };
 }
 
 export interface DeploymentRecord {
@@ -79,7 +83,7 @@ export interface DeploymentRecord {
 export interface AuditEntry {
   at: string;
   by: string;
-  action: 'register' | 'promote' | 'rollback' | 'deploy' | 'experiment';
+  action: 'register' | 'promote' | 'rollback' | 'deploy' | 'experiment' | 'alias' | 'tag' | 'describe' | 'delete' | 'gc';
   model: string;
   version: string;
   [key: string]: unknown;

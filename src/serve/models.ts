@@ -3,6 +3,7 @@
 // the lookups protocols make (which model a request names, which route it takes).
 import { ExitCode, MlopsError, NotFoundError, messageOf } from '../errors.js';
 import { experimentOf, type LiveExperiment } from '../registry/experiment-state.js';
+import { isAliasRef } from '../registry/names.js';
 import type { VersionRecord } from '../registry/types.js';
 import type { OnServeEvent } from './events.js';
 import { HttpError } from './http.js';
@@ -29,8 +30,10 @@ export interface Experiment {
 
 export interface Served {
   name: string;
-  /** Follows the registry's production version (no NAME@VERSION, no experiment). */
+  /** Follows the registry's production version (no NAME@VERSION, no experiment), or an alias (NAME@ALIAS). */
   follows: boolean;
+  /** What it follows: 'production', or the alias name. */
+  followRef?: string;
   /** The default route; undefined when an experiment owns all the traffic. */
   current?: Route;
   experiment?: Experiment;
@@ -101,11 +104,12 @@ export class ModelSet {
           }
           throw error;
         }
-        served.follows = ref === undefined;
+        served.follows = ref === undefined || isAliasRef(ref);
+        served.followRef = ref ?? 'production';
         served.current = this.route(await this.loadVersion(record), 'default');
       }
       this.served.set(name, served);
-      if (served.follows) await this.followExperiment(served);
+      if (followsProduction(served)) await this.followExperiment(served);
     }
     for (const shadow of plan.shadows) {
       const served = this.served.get(shadow.model);
@@ -214,7 +218,8 @@ export class ModelSet {
   /** One poll: load, warm and switch to any new production version; the old keeps serving on failure. */
   async checkForPromotions(): Promise<void> {
     await this.checkProduction();
-    for (const served of this.served.values()) if (served.follows && !this.stopped) await this.followExperiment(served);
+    // A live experiment applies to the model's production traffic, not to a NAME@ALIAS server.
+    for (const served of this.served.values()) if (followsProduction(served) && !this.stopped) await this.followExperiment(served);
   }
 
   /**
@@ -289,12 +294,13 @@ export class ModelSet {
       if (!served.follows || !served.current || this.stopped) continue;
       let record: VersionRecord;
       try {
-        record = await this.deps.source.resolve(served.name, 'production');
+        record = await this.deps.source.resolve(served.name, served.followRef ?? 'production');
         this.reloadWarned.delete(served.name);
       } catch (error) {
         if (!this.reloadWarned.has(served.name)) {
           this.reloadWarned.add(served.name);
-          this.deps.onEvent({ type: 'reload_failed', level: 'warn', message: `cannot read ${served.name}'s production version (${messageOf(error)}); still serving ${served.current.model.version}`, model: served.name });
+          const what = served.followRef && served.followRef !== 'production' ? `${served.name}@${served.followRef}` : `${served.name}'s production version`;
+          this.deps.onEvent({ type: 'reload_failed', level: 'warn', message: `cannot read ${what} (${messageOf(error)}); still serving ${served.current.model.version}`, model: served.name });
         }
         continue;
       }
@@ -340,4 +346,8 @@ export class ModelSet {
     for (const model of this.loaded.values()) await model.retire();
     this.loaded.clear();
   }
+}
+
+function followsProduction(served: Served): boolean {
+  return served.follows && (served.followRef ?? 'production') === 'production';
 }

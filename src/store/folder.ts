@@ -112,12 +112,12 @@ export class FolderStore implements ObjectStore {
     }
   }
 
-  async head(key: string): Promise<{ size: number; etag: string } | undefined> {
+  async head(key: string): Promise<{ size: number; etag: string; modified?: Date } | undefined> {
     await this.checkDirs(key);
     try {
       const info = await lstat(this.path(key));
       if (info.isSymbolicLink()) throw symlinkRefused(this.path(key));
-      return { size: info.size, etag: `${info.ino}-${info.size}-${info.mtimeMs}` };
+      return { size: info.size, etag: `${info.ino}-${info.size}-${info.mtimeMs}`, modified: info.mtime };
     } catch (error) {
       if (isCode(error, 'ENOENT')) return undefined;
       throw error;

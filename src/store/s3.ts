@@ -143,11 +143,11 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async head(key: string): Promise<{ size: number; etag: string } | undefined> {
+  async head(key: string): Promise<{ size: number; etag: string; modified?: Date } | undefined> {
     const Key = this.key(key);
     try {
       const out = await this.client.send(new this.sdk.HeadObjectCommand({ Bucket: this.bucket, Key }));
-      return { size: out.ContentLength ?? 0, etag: bare(out.ETag) };
+      return { size: out.ContentLength ?? 0, etag: bare(out.ETag), ...(out.LastModified ? { modified: out.LastModified } : {}) };
     } catch (error) {
       if (statusOf(error) === 404 || nameOf(error) === 'NotFound') {
         // HEAD has no body, so a missing bucket looks like a missing key: ask once per process.

@@ -18,6 +18,12 @@ import { registryCommand } from './registry.js';
 import { buildCommand } from './build.js';
 import { uiCommand } from './ui.js';
 import { experimentCommand } from './experiment.js';
+import { aliasCommand } from './alias.js';
+import { tagCommand } from './tag.js';
+import { describeCommand } from './describe.js';
+import { deleteCommand } from './delete.js';
+import { gcCommand } from './gc.js';
+import { historyCommand } from './history.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -39,4 +45,10 @@ export const COMMANDS: CommandDef[] = [
   registryCommand,
   uiCommand,
   experimentCommand,
+  aliasCommand,
+  tagCommand,
+  describeCommand,
+  deleteCommand,
+  gcCommand,
+  historyCommand,
 ];

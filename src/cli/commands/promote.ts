@@ -32,6 +32,7 @@ export const promoteCommand: CommandDef = {
     { flags: '--to <status>', description: 'target status', default: 'production', choices: ['production', 'staging', 'archived'] },
     { flags: '--require <condition>', description: "gate on this version's metric, e.g. 'accuracy>=0.9' (repeatable)", repeatable: true },
     { flags: '--no-regress <metrics>', description: 'refuse if any of these metrics (comma-separated) is worse than production' },
+    { flags: '--against <ref>', description: '--no-regress compares with this alias or version instead of production (e.g. champion)' },
     { flags: '--dry-run', description: 'print the plan and the gate results; change nothing' },
   ],
   examples: [
@@ -49,6 +50,7 @@ export const promoteCommand: CommandDef = {
       require: ((options.require as string[] | undefined) ?? []).map(parseRequirement),
       // commander turns --no-regress into `regress`: false by default, a string when given.
       noRegress: typeof options.regress === 'string' ? commaList(options.regress) : undefined,
+      ...(options.against !== undefined ? { against: String(options.against) } : {}),
     };
     if (options.dryRun) {
       const plan = await preparePromotion(registry, request);

@@ -1,4 +1,4 @@
-// mlops show NAME[@VERSION|@production|@staging]: everything known about one version.
+// mlops show NAME[@VERSION|@production|@staging|@ALIAS]: everything known about one version.
 import type { CommandDef } from '../command.js';
 import { parseModelRef } from '../../registry/names.js';
 import { formatShape } from '../../model/signature.js';
@@ -7,8 +7,8 @@ import { openRegistry, statusText } from './registry-support.js';
 export const showCommand: CommandDef = {
   name: 'show',
   summary: 'show one version: signature, metrics, history, deployments',
-  arguments: [{ name: 'ref', description: 'NAME, NAME@VERSION, NAME@production, NAME@staging or NAME@latest (default: production, else latest)', required: true }],
-  examples: ['mlops show fraud', 'mlops show fraud@v1.2.0', 'mlops show fraud@staging --json'],
+  arguments: [{ name: 'ref', description: 'NAME, NAME@VERSION, NAME@production, NAME@staging, NAME@latest or NAME@ALIAS (default: production, else latest)', required: true }],
+  examples: ['mlops show fraud', 'mlops show fraud@v1.2.0', 'mlops show fraud@staging --json', 'mlops show fraud@champion'],
   async run(ctx, [refText]) {
     const registry = await openRegistry(ctx);
     const { name, ref } = parseModelRef(refText!);
@@ -21,8 +21,10 @@ export const showCommand: CommandDef = {
     const line = (label: string, value: string) => ui.out(`${ui.c.bold(label.padEnd(14))}${value}`);
     line('model', `${record.name} ${record.version}`);
     line('status', statusText(ui, record.status));
+    if (record.aliases?.length) line('aliases', record.aliases.join(', '));
     line('created', `${record.created_at} by ${record.registered_by}`);
     if (record.description) line('description', record.description);
+    if (record.edited) line('edited', `${record.edited.at} by ${record.edited.by}`);
     line('artifact', `${record.artifact.file} (${record.artifact.size} bytes, sha256 ${record.artifact.sha256})`);
     line('source', record.source.git_commit ? `${record.source.path} @ ${record.source.git_commit.slice(0, 12)}${record.source.git_dirty ? ' (modified)' : ''}` : record.source.path);
     ui.out(ui.c.bold('inputs'));
