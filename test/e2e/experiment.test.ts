@@ -201,7 +201,7 @@ describe('mlops experiment with two serve processes on one registry', () => {
 
   test('a 10% shadow: its share within 2 points over 5,000 requests, exactly the sampled request ids, answers unchanged', async () => {
     // The answers of each version for each row, before any shadow.
-    const answerOf = new Map<string, number>();
+    const answerOf = new Map<string, number[]>();
     for (const version of ['v1.0.0', 'v2.0.0']) {
       for (const [r, row] of rows.entries()) answerOf.set(`${version}:${r}`, (await postJson(`${servers[0]!.url}/predict`, { features: row, version })).body.probability);
     }
@@ -226,7 +226,7 @@ describe('mlops experiment with two serve processes on one registry', () => {
       },
     );
     expect(answers.filter((a) => a.version === 'v3.0.0')).toEqual([]);
-    expect(answers.filter((a) => a.probability !== answerOf.get(`${a.version}:${a.row}`))).toEqual([]);
+    expect(answers.filter((a) => JSON.stringify(a.probability) !== JSON.stringify(answerOf.get(`${a.version}:${a.row}`)))).toEqual([]);
 
     const sampled = answers.filter((a) => shadowSampled(a.request_id, 0.1)).length;
     let shadowed = 0;
