@@ -1,7 +1,8 @@
 // Reads and validates the `alerts:` section of mlops.yaml into AlertChannel values.
-// Every mistake is a one-line UsageError naming the channel and the field.
+// The file is validated whole: every mistake is listed at once, each naming the file,
+// the line, the channel and the field.
 import { UsageError } from '../errors.js';
-import type { Env } from '../config.js';
+import { configProblemsError, type ConfigProblem, type Env, type YamlSource } from '../config.js';
 import type { AlertChannel, AlertmanagerChannel, EmailChannel, WebhookChannel } from './types.js';
 import { parseDuration } from '../durations.js';
 
@@ -24,14 +25,30 @@ function isMapping(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** One field's problem; the reader stops at it, and the caller reads on without that field. */
+class FieldProblem extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: ConfigProblem,
+  ) {
+    super(problem.message);
+  }
+}
+
 class ChannelReader {
   constructor(
     readonly name: string,
     readonly raw: Record<string, unknown>,
+    readonly file = 'mlops.yaml',
   ) {}
 
   fail(field: string, problem: string, hint?: string): never {
-    throw new UsageError(`alerts.channels.${this.name}.${field} ${problem}`, hint ?? 'fix the channel in mlops.yaml (see README "Alerts")');
+    const top = field.split('.')[0]!;
+    throw new FieldProblem(top, {
+      keys: ['alerts', 'channels', this.name, ...field.split('.')],
+      message: `alerts.channels.${this.name}.${field} ${problem}`,
+      hint: hint ?? `fix the channel in ${this.file} (see README "Alerts")`,
+    });
   }
 
   has(field: string): boolean {
@@ -195,38 +212,97 @@ function readAlertmanager(reader: ChannelReader): AlertmanagerChannel {
   };
 }
 
+function readChannel(reader: ChannelReader): AlertChannel {
+  const { raw } = reader;
+  if (reader.has('password')) {
+    reader.fail('password', `must not be written in ${reader.file}`, 'put the password in an environment variable and name it with password_env: MLOPS_SMTP_PASSWORD');
+  }
+  const type = raw.type;
+  if (type !== 'webhook' && type !== 'email' && type !== 'alertmanager') {
+    reader.fail('type', `must be webhook, email or alertmanager, got ${JSON.stringify(type)}`);
+  }
+  return type === 'webhook' ? readWebhook(reader) : type === 'email' ? readEmail(reader) : readAlertmanager(reader);
+}
+
+const CHANNEL_PLACEHOLDERS: Record<string, unknown> = { url: 'http://placeholder.invalid', host: 'placeholder.invalid', from: 'a@placeholder.invalid', to: 'a@placeholder.invalid' };
+
+/**
+ * Every problem of one channel: read it, and after each problem read it again without
+ * the field at fault, until it reads clean or a field fails twice (a required one).
+ */
+function channelProblems(name: string, raw: Record<string, unknown>, file: string): { channel?: AlertChannel; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  const type = raw.type;
+  if (type === 'webhook' || type === 'email' || type === 'alertmanager') {
+    for (const key of Object.keys(raw).filter((key) => !FIELDS[type].includes(key) && key !== 'password')) {
+      seen.add(key);
+      problems.push({ keys: ['alerts', 'channels', name, key], message: `alerts.channels.${name}.${key} is not a field of ${type} channels`, hint: `known fields: ${FIELDS[type].join(', ')}` });
+    }
+  }
+  const current = Object.fromEntries(Object.entries(raw).filter(([key]) => !seen.has(key)));
+  for (let round = 0; round <= Object.keys(raw).length + 1; round++) {
+    try {
+      const channel = readChannel(new ChannelReader(name, current, file));
+      return { channel: problems.length ? undefined : channel, problems };
+    } catch (error) {
+      if (!(error instanceof FieldProblem)) throw error;
+      if (seen.has(error.field)) break;
+      seen.add(error.field);
+      problems.push(error.problem);
+      // A required field is replaced by a harmless value so the fields after it are judged too.
+      if (error.field in CHANNEL_PLACEHOLDERS && !(error.field === 'url' && current.url_env !== undefined)) current[error.field] = CHANNEL_PLACEHOLDERS[error.field];
+      else delete current[error.field];
+      // Without a valid type nothing else can be judged.
+      if (error.field === 'type') break;
+    }
+  }
+  return { problems };
+}
+
 /**
  * The channels declared under `alerts.channels` in a parsed mlops.yaml ([] when none).
  * Environment variables are only named here; they are read when an alert is sent, so a
- * channel nobody uses this run cannot break the run.
+ * channel nobody uses this run cannot break the run. `source` (the file read) lets each
+ * problem name its file and line; all problems are reported in one UsageError.
  */
-export function loadAlertChannels(config: Record<string, unknown>, _env?: Env): AlertChannel[] {
+export function loadAlertChannels(config: Record<string, unknown>, _env?: Env, source?: Pick<YamlSource, 'path' | 'lineOf'>): AlertChannel[] {
+  const file = source?.path ?? 'mlops.yaml';
+  const fail = (problems: ConfigProblem[]) => configProblemsError(problems, source, `fix the channels in ${file} (see README "Alerts")`);
   const section = config.alerts;
   if (section === undefined || section === null) return [];
-  if (!isMapping(section)) throw new UsageError('alerts in mlops.yaml must be a mapping with a channels key', 'write alerts: { channels: { NAME: { type: webhook, url: ... } } }');
-  const unknownTop = Object.keys(section).filter((key) => key !== 'channels');
-  if (unknownTop.length) throw new UsageError(`alerts.${unknownTop[0]} is not a known field of alerts in mlops.yaml`, 'alerts holds only channels');
-  const channels = section.channels;
-  if (channels === undefined || channels === null) return [];
-  if (!isMapping(channels)) throw new UsageError('alerts.channels in mlops.yaml must be a mapping of channel name to settings', 'write channels: { ops: { type: webhook, url: ... } }');
-  const out: AlertChannel[] = [];
-  for (const [name, raw] of Object.entries(channels)) {
-    if (!CHANNEL_NAME.test(name)) throw new UsageError(`alerts.channels.${name}: channel names use letters, digits, _ . -`, 'rename the channel');
-    if (!isMapping(raw)) throw new UsageError(`alerts.channels.${name} must be a mapping with a type`, 'add type: webhook, email or alertmanager');
-    const reader: ChannelReader = new ChannelReader(name, raw);
-    if (reader.has('password')) {
-      reader.fail('password', 'must not be written in mlops.yaml', 'put the password in an environment variable and name it with password_env: MLOPS_SMTP_PASSWORD');
-    }
-    const type = raw.type;
-    if (type !== 'webhook' && type !== 'email' && type !== 'alertmanager') {
-      reader.fail('type', `must be webhook, email or alertmanager, got ${JSON.stringify(type)}`);
-    }
-    const unknown = Object.keys(raw).filter((key) => !FIELDS[type].includes(key));
-    if (unknown.length) reader.fail(unknown[0]!, `is not a field of ${type} channels`, `known fields: ${FIELDS[type].join(', ')}`);
-    out.push(type === 'webhook' ? readWebhook(reader) : type === 'email' ? readEmail(reader) : readAlertmanager(reader));
+  if (!isMapping(section)) throw fail([{ keys: ['alerts'], message: `alerts in ${file} must be a mapping with a channels key`, hint: 'write alerts: { channels: { NAME: { type: webhook, url: ... } } }' }]);
+  const problems: ConfigProblem[] = [];
+  for (const key of Object.keys(section).filter((key) => key !== 'channels')) {
+    problems.push({ keys: ['alerts', key], message: `alerts.${key} is not a known field of alerts in ${file}`, hint: 'alerts holds only channels' });
   }
+  const channels = section.channels;
+  if (channels !== undefined && channels !== null && !isMapping(channels)) {
+    problems.push({ keys: ['alerts', 'channels'], message: `alerts.channels in ${file} must be a mapping of channel name to settings`, hint: 'write channels: { ops: { type: webhook, url: ... } }' });
+  }
+  const out: AlertChannel[] = [];
+  if (isMapping(channels)) {
+    for (const [name, raw] of Object.entries(channels)) {
+      if (!CHANNEL_NAME.test(name)) {
+        problems.push({ keys: ['alerts', 'channels', name], message: `alerts.channels.${name}: channel names use letters, digits, _ . -`, hint: 'rename the channel' });
+        continue;
+      }
+      if (!isMapping(raw)) {
+        problems.push({ keys: ['alerts', 'channels', name], message: `alerts.channels.${name} must be a mapping with a type`, hint: 'add type: webhook, email or alertmanager' });
+        continue;
+      }
+      const result = channelProblems(name, raw, file);
+      problems.push(...result.problems);
+      if (result.channel) out.push(result.channel);
+    }
+  }
+  if (problems.length) throw fail(problems);
+  for (const channel of out) CHANNEL_FILES.set(channel, file);
   return out;
 }
+
+/** Which file each loaded channel came from, for messages about channels by name. */
+const CHANNEL_FILES = new WeakMap<AlertChannel, string>();
 
 /**
  * The channels named by `--alert a,b` (or a rule's channels), in the order given.
@@ -240,9 +316,10 @@ export function selectChannels(channels: readonly AlertChannel[], names: string 
     const channel = channels.find((candidate) => candidate.name === name);
     if (!channel) {
       const defined = channels.map((candidate) => candidate.name);
+      const file = channels.map((candidate) => CHANNEL_FILES.get(candidate)).find(Boolean) ?? 'mlops.yaml';
       throw new UsageError(
-        `${where}: alert channel '${name}' is not defined in mlops.yaml`,
-        defined.length ? `defined channels: ${defined.join(', ')}` : 'define it under alerts.channels in mlops.yaml (or pass --alert-config FILE)',
+        `${where}: alert channel '${name}' is not defined in ${file}`,
+        defined.length ? `defined channels: ${defined.join(', ')}` : `define it under alerts.channels in ${file} (or pass --alert-config FILE)`,
       );
     }
     if (!selected.includes(channel)) selected.push(channel);

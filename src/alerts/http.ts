@@ -1,5 +1,6 @@
 // One JSON POST with a per-attempt timeout and exponential backoff, shared by the webhook
 // and Alertmanager channels. Retries 5xx, 429 and network errors; other 4xx are final.
+import { STATUS_CODES } from 'node:http';
 import type { FetchLike } from './types.js';
 
 export interface PostOptions {
@@ -68,8 +69,13 @@ export async function postJsonWithRetry(options: PostOptions): Promise<PostOutco
       const text = await response.text().catch(() => '');
       if (response.ok) return { ok: true, tries: attempt, status: response.status, message: `${target} answered ${response.status} (${plural(attempt)})` };
       const retryable = response.status >= 500 || response.status === 429;
-      lastProblem = `answered ${response.status}`;
-      lastDetail = text.trim() ? `: ${oneLine(text)}` : '';
+      // "answered 500 Internal Server Error; body: ..." -- never a bare body after a colon,
+      // which read like a verdict ("answered 500 after 2 tries: ok").
+      // The standard reason phrase, not the peer's (a 500 may call itself "OK").
+      const reason = STATUS_CODES[response.status];
+      const statusText = reason ? ` ${reason}` : '';
+      lastProblem = `answered ${response.status}${statusText}`;
+      lastDetail = text.trim() ? `; response body: ${oneLine(text)}` : '';
       if (!retryable) {
         return { ok: false, tries: attempt, status: response.status, message: `${target} ${lastProblem} (client error, not retried)${lastDetail}` };
       }

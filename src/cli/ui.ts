@@ -1,6 +1,7 @@
 // Everything the terminal sees: JSON documents on stdout, logs and spinners on stderr,
 // tables, colour. chalk and ora live here only.
 import { Chalk, type ChalkInstance } from 'chalk';
+import { randomBytes } from 'node:crypto';
 import type { Writable } from 'node:stream';
 import type { Env } from '../config.js';
 
@@ -39,33 +40,91 @@ function colorLevel(options: UiOptions): 0 | 1 {
   return options.stderr.isTTY || options.stdout.isTTY ? 1 : 0;
 }
 
+// Text from files and remote peers reaches this module inside messages, hints and table
+// cells. Every write escapes control characters (C0 but tab and newline, DEL, C1, bidi
+// overrides), so a CSV header holding ESC ]0;...BEL cannot retitle or recolour the
+// terminal. Our own colours survive because chalk's ESC is written as a random
+// per-process token that no file can contain, and turned back into ESC after escaping.
+const ESC_TOKEN = `\uE000${randomBytes(6).toString('hex')}\uE001`;
 // eslint-disable-next-line no-control-regex
-const ANSI = /\u001b\[[0-9;]*m/g;
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+function escapeChar(char: string): string {
+  const code = char.charCodeAt(0);
+  if (char === '\r') return '\\r';
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/** The text with every control character written as a visible escape (\x1b, \x07, \r ...). */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, escapeChar);
+}
+
+/** What reaches the terminal: escaped text, then our own colour codes restored. */
+function terminalText(text: string): string {
+  return text
+    .split(ESC_TOKEN)
+    .map((piece) => printable(piece))
+    .join('\u001b');
+}
+
+/** A JSON document safe for a terminal: JSON.stringify leaves DEL, C1 and bidi characters raw. */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// Only our own colour codes are invisible; a file's ESC is printed escaped, and counted so.
+const ANSI = new RegExp(`${ESC_TOKEN}\\[[0-9;]*m`, 'g');
 export function visibleLength(text: string): number {
-  return text.replace(ANSI, '').length;
+  return printable(text.replace(ANSI, '')).length;
+}
+
+type Paint = (text: string) => string;
+/** The styles mlops uses; add one here when a command needs it. */
+export interface Colors {
+  bold: Paint & { cyan: Paint };
+  dim: Paint;
+  cyan: Paint;
+  yellow: Paint;
+  green: Paint & { bold: Paint };
+  red: Paint & { bold: Paint };
+}
+
+/** chalk, with ESC written as the token so that terminalText() can tell our colours from a file's bytes. */
+function tokenColors(level: 0 | 1): Colors {
+  const chalk = new Chalk({ level });
+  const paint = (style: ChalkInstance): Paint => (text: string) => style(text).replaceAll('\u001b', ESC_TOKEN);
+  return {
+    bold: Object.assign(paint(chalk.bold), { cyan: paint(chalk.bold.cyan) }),
+    dim: paint(chalk.dim),
+    cyan: paint(chalk.cyan),
+    yellow: paint(chalk.yellow),
+    green: Object.assign(paint(chalk.green), { bold: paint(chalk.green.bold) }),
+    red: Object.assign(paint(chalk.red), { bold: paint(chalk.red.bold) }),
+  };
 }
 
 export class Ui {
   readonly json: boolean;
   readonly quiet: boolean;
   readonly interactive: boolean;
-  readonly c: ChalkInstance;
+  readonly c: Colors;
 
   constructor(private readonly options: UiOptions) {
     this.json = options.json;
     this.quiet = options.quiet;
     this.interactive = isInteractive(options);
-    this.c = new Chalk({ level: colorLevel(options) });
+    this.c = tokenColors(colorLevel(options));
   }
 
   /** Write a result line to stdout. */
   out(text = ''): void {
-    this.options.stdout.write(`${text}\n`);
+    this.options.stdout.write(`${terminalText(text)}\n`);
   }
 
   /** Write to stderr regardless of --quiet (errors, warnings). */
   err(text: string): void {
-    this.options.stderr.write(`${text}\n`);
+    this.options.stderr.write(`${terminalText(text)}\n`);
   }
 
   /** Progress and narration: stderr, silenced by --quiet. */
@@ -82,7 +141,7 @@ export class Ui {
   }
 
   printJson(value: unknown): void {
-    this.options.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    this.options.stdout.write(`${printableJson(value)}\n`);
   }
 
   table(rows: Array<Record<string, string>>, columns: Column[]): void {
@@ -107,13 +166,13 @@ export class Ui {
       };
     }
     const { default: ora } = await import('ora');
-    const spinner = ora({ text, stream: this.options.stderr as NodeJS.WritableStream }).start();
+    const spinner = ora({ text: terminalText(text), stream: this.options.stderr as NodeJS.WritableStream }).start();
     return {
       update: (t) => {
-        spinner.text = t;
+        spinner.text = terminalText(t);
       },
-      succeed: (t) => spinner.succeed(t ?? text),
-      fail: (t) => spinner.fail(t ?? text),
+      succeed: (t) => spinner.succeed(terminalText(t ?? text)),
+      fail: (t) => spinner.fail(terminalText(t ?? text)),
       stop: () => spinner.stop(),
     };
   }

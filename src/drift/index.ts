@@ -1,9 +1,13 @@
 // The drift capability: checkDrift (files in, DriftReport out), the HTML report, and the pure
-// statistics that serve and experiment code can reuse.
+// statistics (KS, chi-square, distances, corrections) as pure functions.
 export {
   checkDrift,
   CORRECTIONS,
+  DEFAULT_MAX_ROWS,
+  DEFAULT_MAX_ROWS_PEAK_MB,
   DEFAULT_THRESHOLDS,
+  LOW_CARDINALITY,
+  MIN_SAMPLE,
   DRIFT_TEST_OPTIONS,
   DRIFT_TESTS,
   type DriftCheckOptions,
@@ -35,7 +39,7 @@ export {
   type Correction,
   type Moments,
 } from './stats.js';
-export type { ColumnKind, DataFormat } from './read.js';
+export type { ColumnKind, DataFormat } from './data.js';
 export type {
   CategoricalHistogram,
   CategoricalStats,

@@ -1,7 +1,7 @@
 // The typed result of a drift check (DriftReport): what `mlops drift-check --json` prints as-is
 // and what renderHtmlReport draws. Every number in it is finite, so it survives JSON.
 import type { Correction } from './stats.js';
-import type { ColumnKind, DataFormat } from './read.js';
+import type { ColumnKind, DataFormat } from './data.js';
 
 /** The statistical tests a feature can be checked with. */
 export type DriftTest = 'ks' | 'psi' | 'wasserstein' | 'chi2' | 'jensenshannon';
@@ -16,6 +16,11 @@ export interface DatasetSummary {
   gzip: boolean;
   /** Data rows read (prediction logs: not counting shadow rows). */
   rows: number;
+  /**
+   * Rows the statistics were computed on: `rows`, or a uniform random sample of --max-rows of
+   * them when the file has more (missing-value shares still count every row).
+   */
+  sampledRows: number;
   /** Prediction-log rows marked "shadow": traffic copies for a shadow model, skipped. */
   shadowRowsSkipped: number;
   /** Prediction-log lines passed over: feedback lines, other models' rows, rows before --since. */
@@ -35,6 +40,8 @@ export interface DriftRule {
    * effect also reaches this: Wasserstein / reference SD (numeric), Jensen-Shannon (categorical).
    */
   minEffect: number | null;
+  /** Rows kept per file (a uniform sample beyond). */
+  maxRows: number;
   /** The rule in one sentence, for people. */
   description: string;
 }
@@ -109,6 +116,24 @@ export interface FeatureDrift {
   histogram: Histogram;
   /** Why the test differs from the one asked for, or other remarks. */
   note?: string;
+  /**
+   * Two-proportion test of the share of missing values (a 2 x 2 chi-square without continuity
+   * correction), in the same multiple-testing family as the value tests. Present when either
+   * file has a missing value in this column. `drifted` above includes its verdict.
+   */
+  missingTest?: MissingTest;
+  /** Fewer non-missing values than the test needs in either file (see MIN_SAMPLE): inconclusive unless it drifted. */
+  smallSample?: boolean;
+}
+
+export interface MissingTest {
+  /** Missing values / rows, over every row read. */
+  referenceShare: number;
+  currentShare: number;
+  statistic: number;
+  pValue: number;
+  adjustedPValue: number;
+  drifted: boolean;
 }
 
 export interface DriftReport {
@@ -127,4 +152,8 @@ export interface DriftReport {
     driftedFeatures: string[];
   };
   features: FeatureDrift[];
+  /** Things a reader should know that change no verdict: sampling, ignored columns. */
+  notes: string[];
+  /** Things that make the verdict weaker: samples too small for their test (exit 2 when no drift). */
+  warnings: string[];
 }

@@ -1,7 +1,7 @@
 // Threshold rules: the rules.yaml format, its validation (one-line UsageErrors naming the
 // rule and field), and the default rules for the metrics `mlops serve` exposes.
 import { stringify } from 'yaml';
-import { loadYamlConfig } from '../config.js';
+import { configProblemsError, loadYamlSource, type ConfigProblem, type YamlSource } from '../config.js';
 import { UsageError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../alerts/types.js';
 import { OPERATORS, compare, type Operator } from '../thresholds.js';
@@ -47,18 +47,72 @@ export function selectorQuery(metric: string, labels: Record<string, string> = {
   return matchers.length ? `${metric}{${matchers.join(',')}}` : metric;
 }
 
-function parseRule(raw: unknown, index: number, source: string): MonitorRule {
-  const where = (field?: string, name?: string) => `${source}: rules[${index}]${name ? ` (${name})` : ''}${field ? `.${field}` : ''}`;
-  if (!isMapping(raw)) throw new UsageError(`${where()} must be a mapping with name, query, op and threshold`, 'see README "Threshold rules"');
-  const name = raw.name;
-  if (typeof name !== 'string' || !RULE_NAME.test(name)) {
-    throw new UsageError(`${where('name')} must be letters, digits and _ starting with a letter, got ${JSON.stringify(name)}`, 'it becomes the alertname, e.g. HighErrorRate');
+/** One rule's problem at one field; parseRules reads on without that field to find the others. */
+class RuleProblem extends Error {
+  constructor(
+    readonly field: string,
+    readonly problem: ConfigProblem,
+  ) {
+    super(problem.message);
   }
-  const fail = (field: string, problem: string, hint = 'see README "Threshold rules"'): never => {
-    throw new UsageError(`${where(field, name)} ${problem}`, hint);
+}
+
+function parseRule(raw: unknown, index: number): MonitorRule {
+  const where = (field?: string, name?: string) => `rules[${index}]${name ? ` (${name})` : ''}${field ? `.${field}` : ''}`;
+  const problem = (field: string | undefined, message: string, hint: string, name?: string): never => {
+    throw new RuleProblem(field?.split('.')[0] ?? '', { keys: ['rules', index, ...(field ? field.split('.') : [])], message: `${where(field, name)} ${message}`, hint });
   };
-  const unknown = Object.keys(raw).filter((key) => !RULE_FIELDS.includes(key));
-  if (unknown.length) fail(unknown[0]!, 'is not a rule field', `known fields: ${RULE_FIELDS.join(', ')}`);
+  if (!isMapping(raw)) problem(undefined, 'must be a mapping with name, query, op and threshold', 'see README "Threshold rules"');
+  const rawRule = raw as Record<string, unknown>;
+  const name = rawRule.name;
+  if (typeof name !== 'string' || !RULE_NAME.test(name)) {
+    problem('name', `must be letters, digits and _ starting with a letter, got ${JSON.stringify(name)}`, 'it becomes the alertname, e.g. HighErrorRate');
+  }
+  const fail = (field: string, message: string, hint = 'see README "Threshold rules"'): never => problem(field, message, hint, name as string);
+  return parseRuleFields(rawRule, name as string, fail);
+}
+
+const RULE_PLACEHOLDERS: Record<string, unknown> = { query: 'up', op: '>', threshold: 0 };
+
+/** Every problem of one rule: unknown fields, then each field that fails, read again without it. */
+function ruleProblems(raw: unknown, index: number): { rule?: MonitorRule; problems: ConfigProblem[] } {
+  const problems: ConfigProblem[] = [];
+  if (!isMapping(raw)) {
+    try {
+      parseRule(raw, index);
+    } catch (error) {
+      if (error instanceof RuleProblem) return { problems: [error.problem] };
+      throw error;
+    }
+  }
+  const mapping = raw as Record<string, unknown>;
+  const label = typeof mapping.name === 'string' && RULE_NAME.test(mapping.name) ? ` (${mapping.name})` : '';
+  const seen = new Set<string>();
+  for (const key of Object.keys(mapping).filter((key) => !RULE_FIELDS.includes(key))) {
+    seen.add(key);
+    problems.push({ keys: ['rules', index, key], message: `rules[${index}]${label}.${key} is not a rule field`, hint: `known fields: ${RULE_FIELDS.join(', ')}` });
+  }
+  const current = Object.fromEntries(Object.entries(mapping).filter(([key]) => !seen.has(key)));
+  for (let round = 0; round <= Object.keys(mapping).length + 1; round++) {
+    try {
+      const rule = parseRule(current, index);
+      return { rule: problems.length ? undefined : rule, problems };
+    } catch (error) {
+      if (!(error instanceof RuleProblem)) throw error;
+      if (seen.has(error.field)) break;
+      seen.add(error.field);
+      problems.push(error.problem);
+      // The name labels every other message; without it, stop at one.
+      if (error.field === 'name') break;
+      // A required field is replaced by a harmless value so the fields after it are judged too.
+      if (error.field in RULE_PLACEHOLDERS && !('metric' in current && error.field === 'query')) current[error.field] = RULE_PLACEHOLDERS[error.field];
+      else delete current[error.field];
+    }
+  }
+  return { problems };
+}
+
+function parseRuleFields(raw: Record<string, unknown>, name: string, fail: (field: string, message: string, hint?: string) => never): MonitorRule {
 
   let query: string;
   if (raw.query !== undefined) {
@@ -113,25 +167,37 @@ function parseRule(raw: unknown, index: number, source: string): MonitorRule {
   return rule;
 }
 
-/** Validates a parsed rules document (`rules: [...]`); `source` names the file in errors. */
-export function parseRules(document: unknown, source = 'rules'): MonitorRule[] {
+/**
+ * Validates a parsed rules document (`rules: [...]`) whole: every problem of every rule
+ * in one UsageError. `source` names the file; `lines` (from the YAML) adds each line.
+ */
+export function parseRules(document: unknown, source = 'rules', lines?: Pick<YamlSource, 'lineOf'>): MonitorRule[] {
   if (!isMapping(document) || !Array.isArray(document.rules)) {
     throw new UsageError(`${source} must hold a rules: list`, 'write rules: [{ name, query, op, threshold, severity, channels }]');
   }
-  const unknown = Object.keys(document).filter((key) => key !== 'rules');
-  if (unknown.length) throw new UsageError(`${source}: ${unknown[0]} is not a known top-level field`, 'a rules file holds only rules:');
-  if (document.rules.length === 0) throw new UsageError(`${source}: rules is empty`, 'add at least one rule, or leave the file out to use the default rules');
-  const rules = document.rules.map((raw, index) => parseRule(raw, index, source));
-  const seen = new Set<string>();
-  for (const rule of rules) {
-    if (seen.has(rule.name)) throw new UsageError(`${source}: rule name ${rule.name} is used twice`, 'give each rule its own name');
-    seen.add(rule.name);
+  const problems: ConfigProblem[] = [];
+  for (const key of Object.keys(document).filter((key) => key !== 'rules')) {
+    problems.push({ keys: [key], message: `${key} is not a known top-level field`, hint: 'a rules file holds only rules:' });
   }
+  if (document.rules.length === 0) problems.push({ keys: ['rules'], message: 'rules is empty', hint: 'add at least one rule, or leave the file out to use the default rules' });
+  const rules: MonitorRule[] = [];
+  const seen = new Set<string>();
+  for (const [index, raw] of document.rules.entries()) {
+    const result = ruleProblems(raw, index);
+    problems.push(...result.problems);
+    if (!result.rule) continue;
+    if (seen.has(result.rule.name)) problems.push({ keys: ['rules', index, 'name'], message: `rule name ${result.rule.name} is used twice`, hint: 'give each rule its own name' });
+    seen.add(result.rule.name);
+    rules.push(result.rule);
+  }
+  if (problems.length) throw configProblemsError(problems, { path: source, lineOf: (keys) => lines?.lineOf(keys) }, 'see README "Threshold rules"');
   return rules;
 }
 
+/** A rules file (`--rules FILE`): missing is exit 3, every problem listed with its line. */
 export async function loadRules(path: string): Promise<MonitorRule[]> {
-  return parseRules(await loadYamlConfig(path), path);
+  const source = (await loadYamlSource(path, { kind: 'rules file', flag: '--rules' }))!;
+  return parseRules(source.value, path, source);
 }
 
 /**

@@ -1,9 +1,8 @@
 // Reference data stored at registration for drift-check: a CSV (or .csv.gz) with a
 // header, checked against the model's input width, sampled down to a cap, and kept
 // as a gzip CSV plus per-column statistics (serve uses min/max for out-of-distribution).
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { createGunzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
+import { readRecords } from '../drift/records.js';
 import { open } from 'node:fs/promises';
 import { NotFoundError, UsageError } from '../errors.js';
 import { seededRandom } from '../random.js';
@@ -43,21 +42,17 @@ export async function prepareReference(
     }
     throw new UsageError(`cannot read reference data ${path}: ${(error as Error).message}`, 'check the --reference-data path');
   }
-  const raw = createReadStream(path);
-  const input = gz ? raw.pipe(createGunzip()) : raw;
-  const lines = createInterface({ input, crlfDelay: Infinity });
-
+  void gz; // the check above only names a missing file; readRecords sniffs gzip itself
   let header: string[] | undefined;
   const sample: number[][] = [];
   const random = seededRandom(0x5eed);
   let sourceRows = 0;
   let lineNumber = 0;
   try {
-    for await (const rawLine of lines) {
-      lineNumber++;
-      const line = rawLine.trim();
-      if (line === '') continue;
-      const fields = line.split(',').map((f) => f.trim().replace(/^"(.*)"$/, '$1'));
+    // The drift reader: sniffs , ; tab | and handles quotes and JSON lines (one reader of the format).
+    for await (const record of readRecords(path, 'reference', 'reference-data')) {
+      lineNumber = record.line;
+      const fields = record.fields;
       if (!header) {
         header = fields;
         if (fields.some((f) => f === '')) {
@@ -97,9 +92,6 @@ export async function prepareReference(
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`cannot read reference data ${path}: ${(error as Error).message}`, 'pass a CSV file (optionally gzip-compressed) with a header row');
-  } finally {
-    lines.close();
-    raw.destroy();
   }
   if (!header) throw new UsageError(`${path} is empty`, 'pass a CSV file with a header row and data rows');
   if (sample.length === 0) throw new UsageError(`${path} has a header but no rows`, 'add data rows to the reference file');

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE, expectCleanError, mlops, tempDir } from '../support/cli.js';
+import { EXAMPLE, ROOT, expectCleanError, mlops, tempDir } from '../support/cli.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -158,5 +158,91 @@ describe('mlops drift-check', () => {
     expect((await run('drift-check', 'fraud')).exitCode).toBe(2);
     expect((await mlops(['drift-check', '--current', CURRENT], { cwd: dir })).exitCode).toBe(2);
     expect((await run('drift-check', 'fraud', '--current', CURRENT, '--drift-share', '2')).exitCode).toBe(2);
+  });
+
+  it('follows a rotated prediction log: --since 3h reaches into log.1 and log.2, oldest first', async () => {
+    const rows = (await readFile(DRIFTED, 'utf8')).trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+    const now = Date.now();
+    const entry = (i: number, hoursAgo: number) =>
+      JSON.stringify({ request_id: `r${i}`, time: new Date(now - hoursAgo * 3_600_000).toISOString(), model: 'fraud', version: 'v1.0.0', variant: 'default', features: rows[i % rows.length], outputs: {}, latency_ms: 0.1 });
+    const log = join(dir, 'rotated.jsonl');
+    // log.2: 5 h old (outside the window), log.1: 2 h old, log: 10 min old.
+    await writeFile(`${log}.2`, Array.from({ length: 300 }, (_, i) => entry(i, 5)).join('\n') + '\n');
+    await writeFile(`${log}.1`, Array.from({ length: 400 }, (_, i) => entry(300 + i, 2)).join('\n') + '\n');
+    await writeFile(log, Array.from({ length: 500 }, (_, i) => entry(700 + i, 1 / 6)).join('\n') + '\n');
+    const recent = await run('drift-check', 'fraud', '--current', log, '--since', '3h', '--json');
+    expect(recent.exitCode, recent.stderr).toBe(1);
+    expect(JSON.parse(recent.stdout).current).toMatchObject({ rows: 900, otherRowsSkipped: 300 });
+    const all = await run('drift-check', 'fraud', '--current', log, '--json');
+    expect(JSON.parse(all.stdout).current.rows).toBe(1200);
+  });
+
+  it('says what it ignored, warns on a tiny sample and exits 2 rather than a silent ok', async () => {
+    const [header, first] = (await readFile(CURRENT, 'utf8')).split('\n');
+    const tiny = join(dir, 'tiny.csv');
+    await writeFile(tiny, `${header},extra\n${first},7\n`);
+    const result = await run('drift-check', 'fraud', '--current', tiny);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/too few/);
+    expect(result.stderr).toMatch(/warning: 'amount': only 1 non-missing current values; KS needs at least 30/);
+    expect(result.stderr).toMatch(/note: current data has 1 column not among the model's inputs, not compared: extra/);
+    const json = await run('drift-check', 'fraud', '--current', tiny, '--json');
+    expect(json.exitCode).toBe(2);
+    expect(JSON.parse(json.stdout).warnings).toHaveLength(10);
+  });
+
+  it('reads Parquet, and --max-rows samples with a note in the text and the JSON', async () => {
+    const parquet = join(ROOT, 'test', 'fixtures', 'drift', 'parquet');
+    const result = await mlops(['drift-check', '--reference', join(parquet, 'ref-zstd.parquet'), '--current', join(parquet, 'cur-drifted.parquet'), '--max-rows', '1000'], { cwd: dir });
+    expect(result.exitCode, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/DRIFT in the data/);
+    expect(result.stderr).toMatch(/note: current: tested on a uniform sample of 1000 of 2000 rows/);
+    expect(result.stderr).toMatch(/note: 'level': integer column with 4 distinct values/);
+    expect(result.stderr).toMatch(/note: 'income': missing values went from 0% to 10.8% of rows/);
+    const bad = await mlops(['drift-check', '--reference', join(parquet, 'ref-zstd.parquet'), '--current', join(parquet, 'cur-drifted.parquet'), '--max-rows', '5'], { cwd: dir });
+    expect(bad.exitCode).toBe(2);
+  });
+
+  it('registers a tab-separated reference (the same reader as drift-check) and checks against it', async () => {
+    const tsv = join(dir, 'reference.tsv');
+    await writeFile(tsv, (await readFile(join(EXAMPLE, 'reference.csv'), 'utf8')).replaceAll(',', '\t'));
+    const registered = await run('register', 'fraudtsv', join(EXAMPLE, 'fraud-v1.onnx'), '--reference-data', tsv);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const checked = await run('drift-check', 'fraudtsv@v1.0.0', '--current', CURRENT);
+    expect(checked.exitCode, checked.stderr).toBe(0);
+  });
+
+  it('--record keeps one JSON object per run; drift history shows them as a table, JSON and a trend report', async () => {
+    const first = await run('drift-check', 'fraud', '--current', CURRENT, '--record', '--json');
+    expect(first.exitCode, first.stderr).toBe(0);
+    const recorded = JSON.parse(first.stdout).recorded as string;
+    expect(recorded).toMatch(/models\/fraud\/drift\/\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}\.json$/);
+    expect((await run('drift-check', 'fraud', '--current', DRIFTED, '--record')).exitCode).toBe(1);
+    // A damaged record is skipped with a warning, not fatal; a stray file is ignored.
+    const historyDir = join(registry, 'models', 'fraud', 'drift');
+    await writeFile(join(historyDir, '20260101T000000.000Z-0badf00d.json'), '{"schemaVersion":1,"time":');
+    await writeFile(join(historyDir, 'notes.txt'), 'hello');
+    const table = await run('drift', 'history', 'fraud');
+    expect(table.exitCode, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(/TIME \(UTC\)\s+VERDICT\s+AMOUNT/);
+    expect(table.stdout.trim().split('\n')).toHaveLength(3);
+    expect(table.stdout).toMatch(/drift .*\*/);
+    expect(table.stderr).toMatch(/warning: skipped .*0badf00d\.json: not readable JSON/);
+    const json = await run('drift', 'history', 'fraud', '--json', '--report', join(dir, 'trend.html'));
+    const history = JSON.parse(json.stdout);
+    expect(history.records.map((r: { drift: boolean }) => r.drift)).toEqual([false, true]);
+    const velocity = history.records[1].features.find((f: { name: string }) => f.name === 'velocity');
+    expect(velocity).toMatchObject({ test: 'ks', effectUnit: 'W/SD', drifted: true });
+    const html = await readFile(join(dir, 'trend.html'), 'utf8');
+    expect(html).toMatch(/<g class="axis x">/);
+    expect(html).toContain('velocity');
+    // --since in the future of every record: none.
+    const none = await run('drift', 'history', 'fraud', '--since', '2999-01-01', '--json');
+    expect(JSON.parse(none.stdout).records).toEqual([]);
+    expect((await run('drift', 'history', 'fraud', '--since', 'soon')).exitCode).toBe(2);
+    expect((await run('drift', 'history', '../etc')).exitCode).toBe(2);
+    const noModel = await mlops(['drift-check', '--reference', CURRENT, '--current', CURRENT, '--record'], { cwd: dir });
+    expect(noModel.exitCode).toBe(2);
+    expect(expectCleanError(noModel)).toMatch(/--record needs a model/);
   });
 });

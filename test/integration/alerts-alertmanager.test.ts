@@ -70,6 +70,6 @@ describe.skipIf(skip)(`alertmanager channel ${skip ?? ''}`, () => {
       { env: {}, ...fast },
     );
     expect(result).toMatchObject({ ok: false, tries: 1, status: 400 });
-    expect(result!.message).toContain(`alertmanager am: POST ${alertmanager.url}/api/v2/alerts answered 400 (client error, not retried)`);
+    expect(result!.message).toContain(`alertmanager am: POST ${alertmanager.url}/api/v2/alerts answered 400 Bad Request (client error, not retried)`);
   });
 });

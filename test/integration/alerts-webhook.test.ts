@@ -61,7 +61,7 @@ describe('webhook channel', () => {
     const [result] = await sendAlert(channel({}), alert, { env: {}, ...fast });
     expect(result!.ok).toBe(false);
     expect(result!.tries).toBe(3);
-    expect(result!.message).toBe(`webhook ops: POST ${receiver.url} answered 500 after 3 tries: {"ok":false}`);
+    expect(result!.message).toBe(`webhook ops: POST ${receiver.url} answered 500 Internal Server Error after 3 tries; response body: {"ok":false}`);
     expect(receiver.requests).toHaveLength(3);
   });
 
@@ -69,7 +69,7 @@ describe('webhook channel', () => {
     receiver.configure({ status: 400 });
     const [result] = await sendAlert(channel({ max_tries: 5 }), alert, { env: {}, ...fast });
     expect(result).toMatchObject({ ok: false, tries: 1, status: 400 });
-    expect(result!.message).toContain('answered 400 (client error, not retried)');
+    expect(result!.message).toContain('answered 400 Bad Request (client error, not retried)');
     expect(receiver.requests).toHaveLength(1);
   });
 
@@ -97,7 +97,7 @@ describe('webhook channel', () => {
     expect(result!.ok).toBe(false);
     expect(receiver.requests).toHaveLength(1);
     const origin = new URL(receiver.url).origin;
-    expect(result!.message).toBe(`webhook slack: POST ${origin}/*** answered 404 (client error, not retried): {"ok":false}`);
+    expect(result!.message).toBe(`webhook slack: POST ${origin}/*** answered 404 Not Found (client error, not retried); response body: {"ok":false}`);
     expect(JSON.stringify(events)).not.toContain(receiver.url);
   });
 

@@ -12,7 +12,10 @@ function usageError(fn: () => unknown): UsageError {
     fn();
   } catch (error) {
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as Error).message).not.toContain('\n');
+    // One line, or a header line and one indented line per problem.
+    const [first, ...rest] = (error as Error).message.split('\n');
+    if (rest.length) expect(first).toMatch(/has \d+ problems:$/);
+    for (const line of rest) expect(line).toMatch(/^ {2}\S/);
     return error as UsageError;
   }
   throw new Error('expected a UsageError');
@@ -42,7 +45,9 @@ describe('loadAlertChannels', () => {
 
   it('refuses a password written in the file and points at password_env', () => {
     const error = usageError(() => channels({ mail: { type: 'email', host: 'h', from: 'a@b.c', to: 'x@y.z', username: 'u', password: 'hunter22' } }));
-    expect(error.message).toBe('alerts.channels.mail.password must not be written in mlops.yaml');
+    expect(error.message).toContain('alerts.channels.mail.password must not be written in mlops.yaml');
+    // Read whole: the missing password_env is listed in the same error.
+    expect(error.message).toContain('alerts.channels.mail.password_env is required with username');
     expect(error.hint).toContain('password_env');
     expect(error.message + error.hint).not.toContain('hunter22');
   });
@@ -102,4 +107,31 @@ describe('parseDuration', () => {
     ['ten', undefined],
     ['-5s', undefined],
   ])('%s -> %s', (text, ms) => expect(parseDuration(text)).toBe(ms));
+});
+
+describe('an alert config file read whole', () => {
+  it('lists every problem at once, each with its file and line', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadYamlSource } = await import('../../src/config.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'mlops-alerts-'));
+    try {
+      const file = join(dir, 'alerts.yaml');
+      await writeFile(file, 'alerts:\n  channels:\n    ops:\n      type: webhook\n      url: ftp://x\n      timeout: 5\n    mail:\n      type: email\n      host: h\n      to: nobody\n');
+      const source = (await loadYamlSource(file, { kind: 'alert config', flag: '--alert-config' }))!;
+      const error = usageError(() => loadAlertChannels(source.value, {}, source));
+      expect(error.message.split('\n')).toEqual([
+        `${file} has 4 problems:`,
+        `  ${file}:5: alerts.channels.ops.url must be an http(s) URL, got "ftp://x"`,
+        `  ${file}:6: alerts.channels.ops.timeout must be a duration like 500ms, 10s or 5m, got 5`,
+        `  ${file}:8: alerts.channels.mail.from is required (one address or a list)`,
+        `  ${file}:10: alerts.channels.mail.to must hold e-mail addresses, got "nobody"`,
+      ]);
+      expect(error.hint).toContain(file);
+      await expect(loadYamlSource(join(dir, 'missing.yaml'), { kind: 'alert config', flag: '--alert-config' })).rejects.toMatchObject({ exitCode: 3, message: `alert config ${join(dir, 'missing.yaml')} (--alert-config) does not exist` });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -50,9 +50,10 @@ describe('renderHtmlReport', () => {
     expect(html).toContain('fill="#f58518"');
   });
 
-  it('needs no network and runs no scripts', () => {
+  it('needs no network: one inline script (table sorting), no external resources', () => {
     const html = renderHtmlReport(report);
-    expect(html).not.toMatch(/<script|<link|<img|@import|url\(/i);
+    expect(html).not.toMatch(/<script[^>]*src|<link|<img|@import|url\(|fetch\(|XMLHttpRequest/i);
+    expect(html.match(/<script/g)).toHaveLength(1);
     const urls = html.match(/https?:\/\/[^"' )]+/g) ?? [];
     expect(urls.every((url) => url === 'http://www.w3.org/2000/svg')).toBe(true);
   });
@@ -70,5 +71,24 @@ describe('renderHtmlReport', () => {
       const other = histogram.kind === 'categorical' ? histogram.otherReference : 0;
       expect(sum(histogram.reference) + other).toBe(feature.sampleSize.reference);
     }
+  });
+
+  it('ticks both axes of every chart, labels every category, and has an effect column and sortable headers', () => {
+    const html = renderHtmlReport(report);
+    const charts = html.match(/<svg [\s\S]*?<\/svg>/g)!;
+    expect(charts).toHaveLength(report.features.length);
+    for (const chart of charts) {
+      expect(chart).toMatch(/<g class="axis x">/);
+      expect(chart).toMatch(/<g class="axis y">/);
+      expect((chart.match(/class="tick-label"/g) ?? []).length).toBeGreaterThanOrEqual(5);
+      expect(chart).toContain('share of rows');
+    }
+    for (const feature of report.features) {
+      if (feature.histogram.kind !== 'categorical') continue;
+      for (const category of feature.histogram.categories) expect(html).toContain(`>${category.length > 18 ? category.slice(0, 17) + '…' : category}</text>`);
+    }
+    expect(html).toMatch(/<th>effect<\/th>/);
+    expect(html).toMatch(/Wasserstein distance between the two samples in reference standard deviations/);
+    expect(html).toMatch(/<table class="sortable">/);
   });
 });

@@ -120,3 +120,28 @@ describe('renderPrometheusRules', () => {
     expect(parseRules(parse(renderRulesYaml(defaultRules())))).toEqual(defaultRules());
   });
 });
+
+describe('loadRules', () => {
+  it('calls a missing file "rules file" with its flag (exit 3), and lists every problem with its line', async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadRules } = await import('../../src/monitor/rules.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'mlops-rules-'));
+    try {
+      await expect(loadRules(join(dir, 'nope.yaml'))).rejects.toMatchObject({ exitCode: 3, message: `rules file ${join(dir, 'nope.yaml')} (--rules) does not exist` });
+      const file = join(dir, 'rules.yaml');
+      await writeFile(file, 'rules:\n  - name: A\n    query: up\n    op: "=>"\n    threshold: x\n  - name: bad name\n    query: up\n  - name: C\n    query: up\n    op: gt\n    threshold: 1\n    chanels: [a]\n');
+      const error = await loadRules(file).then(() => undefined, (e: Error) => e);
+      expect(error?.message.split('\n')).toEqual([
+        `${file} has 4 problems:`,
+        `  ${file}:4: rules[0] (A).op must be one of > < >= <= == != or gt lt ge le eq ne, got "=>"`,
+        `  ${file}:5: rules[0] (A).threshold must be a number, got "x"`,
+        `  ${file}:6: rules[1].name must be letters, digits and _ starting with a letter, got "bad name"`,
+        `  ${file}:12: rules[2] (C).chanels is not a rule field`,
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -124,8 +124,11 @@ describe('buildPlan', () => {
     [{ log: 'x.jsonl', logSample: 2 }, /sample rate 2/],
     [{ log: 'x.jsonl', logKeep: 0 }, /keep 0/],
     [{ pollIntervalMs: 5 }, /poll interval 5 ms/],
-    [{ configPath: '/nonexistent/serve.yaml' }, /cannot read config/],
   ])('%j is a usage error', async (options, message) => {
     await expect(buildPlan({ registryDir: '/r', ...options })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
+  });
+
+  test('a missing config file is not found (exit 3), named', async () => {
+    await expect(buildPlan({ registryDir: '/r', configPath: '/nonexistent/serve.yaml' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/config \/nonexistent\/serve\.yaml.* does not exist/) });
   });
 });

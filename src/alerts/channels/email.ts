@@ -13,6 +13,19 @@ const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 
 interface SmtpError extends Error {
   code?: string;
   responseCode?: number;
+  command?: string;
+}
+
+/**
+ * What a failure may print. A server's answer to AUTH can echo the credentials in any
+ * encoding (a latin1-decoded password, its base64), so only the reply code is kept.
+ */
+export function smtpFailureText(error: SmtpError): string {
+  if (error.code === 'EAUTH' || /^AUTH\b/i.test(error.command ?? '')) {
+    const code = error.responseCode !== undefined ? ` (SMTP ${error.responseCode})` : '';
+    return `authentication failed${code}: the server refused the username or password (its reply is not shown, it may echo the credentials)`;
+  }
+  return messageOf(error).replace(/\s+/g, ' ').trim();
 }
 
 function isTransient(error: SmtpError): boolean {
@@ -76,7 +89,7 @@ export async function sendEmail(channel: EmailChannel, alert: Alert, context: Ch
       return { ok: true, tries: attempt, message: `${server} accepted the mail for ${accepted} recipient${accepted === 1 ? '' : 's'} (${attempt === 1 ? '1 try' : `${attempt} tries`})` };
     } catch (error) {
       const smtpError = error as SmtpError;
-      last = messageOf(error).replace(/\s+/g, ' ').trim();
+      last = smtpFailureText(smtpError);
       if (!isTransient(smtpError)) {
         return { ok: false, tries: attempt, message: `${server} failed: ${last} (not retried)` };
       }

@@ -1,14 +1,18 @@
 // Alert channels for commands that send alerts: from --alert-config FILE or the
 // registry's mlops.yaml, and the rendering of delivery events.
 import { resolve } from 'node:path';
-import { loadRegistryConfig, loadYamlConfig } from '../../config.js';
+import { CONFIG_FILE, loadYamlSource } from '../../config.js';
+import { join } from 'node:path';
 import type { AlertChannel, AlertEvent, ChannelResult } from '../../alerts/types.js';
 import type { Ctx } from '../context.js';
 
 export async function loadChannels(ctx: Ctx, configFile?: string): Promise<AlertChannel[]> {
   const { loadAlertChannels } = await import('../../alerts/config.js');
-  const config = configFile ? await loadYamlConfig(resolve(ctx.cwd, configFile)) : await loadRegistryConfig(ctx.registryDir);
-  return loadAlertChannels(config, ctx.env);
+  // --alert-config FILE must exist (exit 3 naming it); the registry's mlops.yaml is optional.
+  const source = configFile
+    ? await loadYamlSource(resolve(ctx.cwd, configFile), { kind: 'alert config', flag: '--alert-config' })
+    : await loadYamlSource(join(ctx.registryDir, CONFIG_FILE), { optional: true, kind: 'config' });
+  return source ? loadAlertChannels(source.value, ctx.env, source) : [];
 }
 
 export function renderAlertEvent(ctx: Ctx, event: AlertEvent): void {

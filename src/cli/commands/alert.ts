@@ -21,7 +21,7 @@ export const alertCommand: CommandDef = {
         const [channel] = selectChannels(await loadChannels(ctx, options.alertConfig as string | undefined), channelName!, 'alert test');
         // The failure itself is the error below; only progress is rendered here.
         const result = await sendTestAlert(channel!, { env: ctx.env, now: ctx.now, onEvent: (e) => e.type !== 'alert.failed' && renderAlertEvent(ctx, e) });
-        if (!result.ok) throw new ToolFailedError(result.type, result.message, 'check the channel settings in mlops.yaml and that the receiver is reachable');
+        if (!result.ok) throw new ToolFailedError(result.type, result.message, `check the channel settings in ${options.alertConfig ? String(options.alertConfig) : 'mlops.yaml'} and that the receiver is reachable`);
         if (ctx.ui.json) ctx.ui.printJson(result);
         else ctx.ui.success(`test alert delivered to ${result.channel} (${result.type}) after ${result.tries} ${result.tries === 1 ? 'try' : 'tries'}`);
       },

@@ -1,5 +1,6 @@
 // mlops drift-check: compare current data with the reference stored at registration
-// (or a --reference file). Exit 0 no drift, 1 drift, 2 bad input, 3 not found.
+// (or a --reference file). Exit 0 no drift, 1 drift, 2 bad input or a sample too small to
+// say "no drift", 3 not found.
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../durations.js';
@@ -21,6 +22,11 @@ function sinceTime(text: string, now: Date): Date {
   return new Date(at);
 }
 
+/** A URL (s3://...) is passed on as is; anything else is a path relative to the working folder. */
+function dataLocation(cwd: string, text: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : resolve(cwd, text);
+}
+
 interface Target {
   model?: string;
   version?: string;
@@ -32,7 +38,7 @@ interface Target {
 async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFlag: string | undefined): Promise<Target> {
   if (!refText) {
     if (!referenceFlag) throw new UsageError('drift-check needs a model (NAME[@VERSION]) or --reference FILE', 'e.g. mlops drift-check fraud --current today.csv');
-    return { reference: resolve(ctx.cwd, referenceFlag) };
+    return { reference: dataLocation(ctx.cwd, referenceFlag) };
   }
   const { name, ref } = parseModelRef(refText);
   const registry = await Registry.open(ctx.registryDir, { env: ctx.env });
@@ -44,7 +50,7 @@ async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFla
   return {
     model: name,
     version: record.version,
-    reference: referenceFlag ? resolve(ctx.cwd, referenceFlag) : stored!,
+    reference: referenceFlag ? dataLocation(ctx.cwd, referenceFlag) : stored!,
     expectedColumns: record.reference_data?.columns.map((c) => c.name),
     expectedWidth: featureWidth(record.signature),
   };
@@ -52,6 +58,7 @@ async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFla
 
 function render(ctx: Ctx, report: DriftReport, target: Target): void {
   const { ui } = ctx;
+  const pct = (share: number) => `${Number((share * 100).toPrecision(3))}%`;
   const fmt = (n: number | null) => (n === null ? '-' : n === 0 ? '0' : Math.abs(n) < 1e-3 ? n.toExponential(2) : n.toFixed(4));
   ui.table(
     report.features.map((f) => ({
@@ -61,7 +68,9 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       p: fmt(f.pValue),
       adjusted: fmt(f.adjustedPValue),
       threshold: String(f.threshold),
-      verdict: f.drifted ? ui.c.red('drift') : ui.c.green('ok'),
+      effect: fmt(f.stats.kind === 'numeric' ? f.stats.wassersteinNormalized : f.stats.jensenShannon),
+      missing: f.missingTest ? `${pct(f.missingTest.referenceShare)} -> ${pct(f.missingTest.currentShare)}${f.missingTest.drifted ? ' (drift)' : ''}` : '-',
+      verdict: f.drifted ? ui.c.red('drift') : f.smallSample ? ui.c.yellow('too few') : ui.c.green('ok'),
     })),
     [
       { key: 'feature', header: 'FEATURE' },
@@ -70,6 +79,8 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       { key: 'p', header: 'P-VALUE', align: 'right' },
       { key: 'adjusted', header: 'ADJUSTED', align: 'right' },
       { key: 'threshold', header: 'THRESHOLD', align: 'right' },
+      { key: 'effect', header: 'EFFECT', align: 'right' },
+      { key: 'missing', header: 'MISSING' },
       { key: 'verdict', header: 'VERDICT' },
     ],
   );
@@ -81,14 +92,20 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
       : ui.c.green.bold(`no drift in ${subject}: ${report.summary.drifted} of ${report.summary.features} features drifted`),
   );
   ui.info(`${report.rule.description}; reference ${report.reference.rows} rows, current ${report.current.rows} rows`);
+  ui.info('EFFECT: Wasserstein distance in reference SDs (numbers), Jensen-Shannon distance base 2, 0..1 (categories)');
+  for (const note of report.notes) ui.info(`note: ${note}`);
+  for (const feature of report.features) {
+    if (feature.note) ui.info(`note: '${feature.name}': ${feature.note}`);
+  }
+  for (const warning of report.warnings) ui.warn(warning);
 }
 
 export const driftCheckCommand: CommandDef = {
   name: 'drift-check',
-  summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input, 3 not found)',
+  summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input or too few rows, 3 not found)',
   arguments: [{ name: 'model', description: 'NAME or NAME@VERSION whose stored reference data to use (default: production)' }],
   options: [
-    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, or a serve prediction log (.gz too)' },
+    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, Parquet, or a serve prediction log (.gz too)' },
     { flags: '--reference <file>', description: "reference data instead of the version's stored sample" },
     { flags: '--features <names>', description: 'only these columns (comma-separated)' },
     { flags: '--categorical <names>', description: 'treat these columns as categories (comma-separated)' },
@@ -97,8 +114,10 @@ export const driftCheckCommand: CommandDef = {
     { flags: '--correction <method>', description: 'multiple-testing correction of p-values', default: 'bh', choices: ['bh', 'bonferroni', 'none'] },
     { flags: '--drift-share <x>', description: 'dataset drift only when at least this share of features drifted (default: any drifted feature)' },
     { flags: '--min-effect <x>', description: 'a significant feature drifts only if its effect reaches this too: Wasserstein in reference SDs (numbers) or Jensen-Shannon distance (categories), e.g. 0.05' },
+    { flags: '--max-rows <n>', description: 'rows kept per file; a uniform random sample beyond, said in the output (default 1000000: under 1 GB peak for 20 columns)' },
     { flags: '--since <time>', description: 'prediction logs: only rows logged since then (a duration such as 1h or 24h, or an ISO time)' },
     { flags: '--report <file>', description: 'also write a self-contained HTML report' },
+    { flags: '--record', description: "append this run's summary to the model's drift history in the registry (see mlops drift history)" },
     { flags: '--alert <channels>', description: 'on drift, alert these channels from mlops.yaml (comma-separated)' },
     { flags: '--alert-config <file>', description: 'alert channels file (default: mlops.yaml in the registry)' },
   ],
@@ -107,10 +126,12 @@ export const driftCheckCommand: CommandDef = {
     'mlops drift-check fraud@v1.2.0 --current predictions.jsonl.gz --json',
     'mlops drift-check --reference train.csv --current today.csv --test psi --threshold 0.2',
     'mlops drift-check fraud --current today.csv --report drift.html --alert ops',
-    'mlops drift-check fraud --current predictions.jsonl --since 1h   # hourly cron on the serve log',
+    'mlops drift-check fraud --current predictions.jsonl --since 1h --record   # hourly cron on the serve log',
+    'mlops drift-check --reference train.parquet --current today.parquet --max-rows 200000',
   ],
   async run(ctx, [refText], options) {
     if (!options.current) throw new UsageError('--current FILE is required', 'e.g. mlops drift-check fraud --current today.csv');
+    if (options.record && !refText) throw new UsageError('--record needs a model: the history is kept per model', 'e.g. mlops drift-check fraud --current today.csv --record');
     const target = await resolveTarget(ctx, refText, options.reference as string | undefined);
     // Channels are checked before the (possibly long) check: a typo should not cost a run.
     const alertNames = commaList(options.alert);
@@ -125,7 +146,7 @@ export const driftCheckCommand: CommandDef = {
     try {
       report = await checkDrift({
         reference: target.reference,
-        current: resolve(ctx.cwd, String(options.current)),
+        current: dataLocation(ctx.cwd, String(options.current)),
         features: commaList(options.features),
         categorical: commaList(options.categorical),
         expectedColumns: target.expectedColumns,
@@ -135,6 +156,7 @@ export const driftCheckCommand: CommandDef = {
         correction: options.correction as DriftReport['rule']['correction'],
         driftShare: numberFlag(options.driftShare, '--drift-share', { min: 0, max: 1, example: '0.5' }),
         minEffect: numberFlag(options.minEffect, '--min-effect', { min: 0, example: '0.05' }),
+        maxRows: numberFlag(options.maxRows, '--max-rows', { min: 30, integer: true, example: '1000000' }),
         model: target.model,
         since: options.since === undefined ? undefined : sinceTime(String(options.since), ctx.now()),
         onEvent: (event) => spinner.update(event.message),
@@ -150,7 +172,13 @@ export const driftCheckCommand: CommandDef = {
       await writeFileAtomic(path, renderHtmlReport(report));
       ctx.ui.info(`wrote ${path}`);
     }
-    if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report });
+    let recorded: string | undefined;
+    if (options.record && target.model) {
+      const { historyRecord, recordRun } = await import('../../drift/history.js');
+      recorded = await recordRun(ctx.registryDir, historyRecord(report, target.model, target.version ?? null, ctx.now()));
+      ctx.ui.info(`recorded in ${recorded}`);
+    }
+    if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report, ...(recorded ? { recorded } : {}) });
     else render(ctx, report, target);
     if (report.drift && channels.length) {
       const { driftAlert } = await import('../../alerts/drift.js');
@@ -166,6 +194,7 @@ export const driftCheckCommand: CommandDef = {
       // A failed alert is reported and never changes the drift exit code.
       reportDeliveries(ctx, await sendAlert(channels, alert, { env: ctx.env, now: ctx.now, onEvent: (e) => e.type === 'alert.retry' && renderAlertEvent(ctx, e) }));
     }
-    return report.drift ? 1 : 0;
+    // Exit 1 on drift; else 2 when a feature's sample was too small to say "ok" (see drift/options.ts).
+    return report.drift ? 1 : report.warnings.length > 0 ? 2 : 0;
   },
 };

@@ -9,10 +9,28 @@ import { registerCommand } from './register.js';
 import { rollbackCommand } from './rollback.js';
 import { showCommand } from './show.js';
 import { driftCheckCommand } from './drift-check.js';
+import { driftCommand } from './drift.js';
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
 
-export const COMMANDS: CommandDef[] = [initCommand, registerCommand, listCommand, showCommand, promoteCommand, rollbackCommand, serveCommand, driftCheckCommand, abCommand, deployCommand, alertCommand, monitorCommand, demoCommand, registryCommand];
+// One command a line, so that branches adding commands merge cleanly.
+export const COMMANDS: CommandDef[] = [
+  initCommand,
+  registerCommand,
+  listCommand,
+  showCommand,
+  promoteCommand,
+  rollbackCommand,
+  serveCommand,
+  driftCheckCommand,
+  driftCommand,
+  abCommand,
+  deployCommand,
+  alertCommand,
+  monitorCommand,
+  demoCommand,
+  registryCommand,
+];

@@ -44,6 +44,14 @@ function flatNumbers(value: Record<string, unknown>, path: string): Record<strin
   return out;
 }
 
+/** register reads local files; a URL (s3://, https://, gs://) gets how to proceed instead of "file s3:/... does not exist". */
+function refuseUrl(value: string, what: string): void {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(value)?.[1];
+  if (!scheme) return;
+  const copy = scheme.toLowerCase() === 's3' ? `aws s3 cp ${value} .` : scheme.toLowerCase() === 'gs' ? `gcloud storage cp ${value} .` : `curl -fLO ${value}`;
+  throw new UsageError(`${what} ${value} is a URL; register reads a local file`, `copy it here first (${copy}), then register the local copy: the registry stores the file by its sha256`);
+}
+
 export const registerCommand: CommandDef = {
   name: 'register',
   summary: 'add a model version to the registry (as staging)',
@@ -66,6 +74,8 @@ export const registerCommand: CommandDef = {
     'mlops register fraud model.onnx --metrics-file metrics.json --reference-data train.csv --tag team=risk',
   ],
   async run(ctx, [name, model], options) {
+    refuseUrl(model!, 'model');
+    if (options.referenceData) refuseUrl(String(options.referenceData), '--reference-data');
     const maxRows = numberFlag(options.referenceMaxRows, '--reference-max-rows', { min: 1, integer: true, example: '50000' });
     const metrics = {
       ...(options.metricsFile ? await metricsFromFile(ctx, String(options.metricsFile)) : {}),
