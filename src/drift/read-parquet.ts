@@ -118,7 +118,7 @@ function storeValue(builder: Builder, value: unknown, label: string, column: str
 export async function readParquet(request: ParseRequest, builders: Builder[], sampler: RowSampler): Promise<number> {
   const { info, columns: requests } = request;
   const label = describe(info.role, info.path);
-  const source = openSource(info.path, info.role, info.flag);
+  const source = openSource(info.path, info.role, info.flag, request.env);
   const file = asyncBuffer(source, info.size);
   const metadata = await readMetadata(source, info.size);
   const nested = new Set(info.nestedColumns ?? []);

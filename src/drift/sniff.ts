@@ -5,7 +5,7 @@ import { COMMA, NEWLINE, QUOTE, describe, isPlainObject, type DataFileInfo } fro
 import { isNumericText } from './numbers.js';
 import { isParquetMagic, sniffParquet } from './read-parquet.js';
 import { isPredictionLogHead, predictionLogWidth } from './read-prediction-log.js';
-import { chunksOf, openSource, type ByteSource } from './source.js';
+import { chunksOf, openSource, type ByteSource, type SourceEnv } from './source.js';
 
 const SNIFF_BYTES = 256 * 1024;
 const SNIFF_ROWS = 1000;
@@ -95,8 +95,8 @@ function chooseDelimiter(headerLine: string): number {
 }
 
 /** Sniffs a data file: gzip or not, which format, columns, and which columns look categorical. */
-export async function sniffFile(path: string, role: string, flag: string = role): Promise<DataFileInfo> {
-  const source = openSource(path, role, flag);
+export async function sniffFile(path: string, role: string, flag: string = role, env?: SourceEnv): Promise<DataFileInfo> {
+  const source = openSource(path, role, flag, env);
   const size = await source.size();
   const magic = await source.read(0, 4);
   if (isParquetMagic(magic)) return sniffParquet(source, size);
