@@ -1,7 +1,7 @@
 // drift-check on s3:// data against the real Ceph RGW: CSV, gzip and Parquet read from the bucket
 // give the same report as the same files on disk; a missing key or bucket is exit 3 naming the
 // URL; refused credentials are exit 4 in one line without the secret.
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -81,5 +81,30 @@ describe.skipIf(!s3.available)(`drift-check on s3:// data${s3.available ? '' : `
     expect(expectCleanError(result)).toMatch(new RegExp(`S3 refused to read current data s3://${bucket}/data/reference.csv \\((SignatureDoesNotMatch|AccessDenied|InvalidAccessKeyId|HTTP 403)\\)`));
     expect(result.stderr).not.toContain(secret);
     expect(result.stderr).not.toContain(s3.env.AWS_ACCESS_KEY_ID!);
+  });
+
+  it('--record on an s3:// registry writes one object per run under models/NAME/drift/; drift history reads them back', async () => {
+    const registry = `s3://${bucket}/team`;
+    const env = { ...s3.env, MLOPS_CACHE_DIR: join(dir, 'cache') };
+    const reg = (...args: string[]) => mlops(['--registry', registry, ...args], { cwd: dir, env });
+    expect((await reg('init')).exitCode).toBe(0);
+    const registered = await reg('register', 'fraud', join(EXAMPLE, 'fraud-v1.onnx'), '--reference-data', join(EXAMPLE, 'reference.csv'));
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const first = await reg('drift-check', 'fraud@v1.0.0', '--current', `s3://${bucket}/data/reference.csv`, '--record', '--json');
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout).recorded).toMatch(new RegExp(`^s3://${bucket}/team/models/fraud/drift/\\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{8}\\.json$`));
+    const second = await reg('drift-check', 'fraud@v1.0.0', '--current', `s3://${bucket}/data/dt=2026-12-04/drifted.csv.gz`, '--record');
+    expect(second.exitCode, second.stderr).toBe(1);
+    const listed = await s3.client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'team/models/fraud/drift/' }));
+    expect(listed.Contents?.map((o) => o.Key)).toHaveLength(2);
+    // A damaged object inside the window is skipped with a warning.
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString().replace(/[-:]/g, '');
+    await put(`team/models/fraud/drift/${anHourAgo}-0badf00d.json`, '{"schemaVersion":1,');
+    const history = await reg('drift', 'history', 'fraud', '--json');
+    expect(history.exitCode, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout).records.map((r: { drift: boolean }) => r.drift)).toEqual([false, true]);
+    expect(history.stderr).toMatch(/warning: skipped s3:\/\/.*0badf00d\.json: not readable JSON/);
+    const table = await reg('drift', 'history', 'fraud');
+    expect(table.stdout).toMatch(/TIME \(UTC\)\s+VERDICT\s+AMOUNT/);
   });
 });

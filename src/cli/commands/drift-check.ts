@@ -176,7 +176,8 @@ export const driftCheckCommand: CommandDef = {
     let recorded: string | undefined;
     if (options.record && target.model) {
       const { historyRecord, recordRun } = await import('../../drift/history.js');
-      recorded = await recordRun(ctx.registryDir, historyRecord(report, target.model, target.version ?? null, ctx.now()));
+      const registry = await Registry.open(ctx.registryDir, { env: ctx.env });
+      recorded = await recordRun(registry.store, historyRecord(report, target.model, target.version ?? null, ctx.now()));
       ctx.ui.info(`recorded in ${recorded}`);
     }
     if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report, ...(recorded ? { recorded } : {}) });
