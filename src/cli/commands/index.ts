@@ -15,6 +15,7 @@ import { serveCommand } from './serve.js';
 import { abCommand } from './ab.js';
 import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
+import { predictCommand } from './predict.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -33,4 +34,5 @@ export const COMMANDS: CommandDef[] = [
   monitorCommand,
   demoCommand,
   registryCommand,
+  predictCommand,
 ];
