@@ -20,8 +20,8 @@ export interface TextRecord {
  * Yields the header, then every row, streaming: memory stays at one chunk of the file.
  * Errors name the file through `role` and the flag that gave it.
  */
-export async function* readRecords(path: string, role: string, flag: string = role, env?: SourceEnv): AsyncGenerator<TextRecord> {
-  const info = await sniffFile(path, role, flag, env);
+export async function* readRecords(path: string, role: string, flag: string = role, env?: SourceEnv, headerOptional = false): AsyncGenerator<TextRecord> {
+  const info = await sniffFile(path, role, flag, env, headerOptional);
   const label = describe(role, path);
   if (info.format === 'prediction-log' || info.format === 'parquet') {
     throw new UsageError(`${label} is ${info.format === 'parquet' ? 'Parquet' : 'a prediction log'}, which this reader does not take`, 'pass a CSV file with a header line, or JSON lines keyed by column name', 'bad_format');

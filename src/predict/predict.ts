@@ -48,7 +48,7 @@ async function* inputRows(info: DataFileInfo, env: SourceEnv | undefined): Async
     throw new UsageError(`${describe('input', path)} is a serve prediction log`, 'pass a CSV, JSON-lines or Parquet file of feature rows', 'bad_format');
   }
   if (info.format === 'parquet') yield* readParquetRows(info, env);
-  else yield* readRecords(path, 'input', 'input', env);
+  else yield* readRecords(path, 'input', 'input', env, true);
 }
 
 function formatHeader(format: OutputFormat, classes: number): string {
@@ -66,7 +66,7 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
   let model: LoadedModel | undefined;
   try {
     const record = await options.source.resolve(options.name, options.ref);
-    const info = await sniffFile(options.input, 'input', 'input', options.env);
+    const info = await sniffFile(options.input, 'input', 'input', options.env, true);
     options.onEvent?.({ type: 'progress', message: `loading ${record.name} ${record.version}` });
     const loaded = await LoadedModel.load(options.source, record, { batchWindowMs: -1, batchMaxRows: batchRows });
     model = loaded;
