@@ -28,7 +28,7 @@ const nameOf = (error: unknown) => {
   return name === 'Unknown' ? '' : name;
 };
 
-/** s3://BUCKET/KEY: the bucket as S3 names them, the key anything non-empty. */
+/** s3://BUCKET/KEY: the bucket as S3 names them, the key anything non-empty (a prefix ends in '/'). */
 export function parseDataUrl(url: string, role: string, flag: string): { bucket: string; key: string } {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/.exec(url);
   if (!m) {
@@ -150,6 +150,95 @@ export class S3Object implements ByteSource {
         throw new StoreError(`the connection broke while reading ${describe(self.role, self.location)}: ${(error as Error).message.split('\n')[0]}`, 'run the command again; check the network to the S3 endpoint', 'store_failed');
       } finally {
         stream.destroy();
+      }
+    }
+    return Readable.from(body(), { objectMode: false, highWaterMark: options.chunkSize ?? 64 * 1024 });
+  }
+}
+
+/**
+ * s3://BUCKET/PREFIX/ : every object under the prefix, in key order, read as one file (rotated
+ * or shipped prediction-log parts). Gzipped parts concatenate into one multi-member gzip stream,
+ * which gunzip reads whole; plain and gzipped parts must not be mixed.
+ */
+export class S3Prefix implements ByteSource {
+  private parts: Promise<Array<{ object: S3Object; size: number; start: number }>> | undefined;
+
+  constructor(
+    readonly location: string,
+    readonly role: string,
+    readonly flag: string,
+    private readonly env: SourceEnv,
+  ) {}
+
+  private list(): Promise<Array<{ object: S3Object; size: number; start: number }>> {
+    this.parts ??= (async () => {
+      const probe = new S3Object(this.location, this.role, this.flag, this.env);
+      const [client, s] = await Promise.all([clientFor(this.env), sdk()]);
+      const keys: Array<{ key: string; size: number }> = [];
+      let token: string | undefined;
+      try {
+        do {
+          const out = await client.send(new s.ListObjectsV2Command({ Bucket: probe.bucket, Prefix: probe.key, ContinuationToken: token }));
+          for (const item of out.Contents ?? []) if (item.Key && !item.Key.endsWith('/') && (item.Size ?? 0) > 0) keys.push({ key: item.Key, size: item.Size ?? 0 });
+          token = out.IsTruncated ? out.NextContinuationToken : undefined;
+        } while (token);
+      } catch (error) {
+        return probe.fail(error);
+      }
+      if (keys.length === 0) throw new NotFoundError(`${describe(this.role, this.location)}: no objects under the prefix`, `check the prefix in --${this.flag} (it ends in '/')`, 'data_not_found');
+      keys.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      let start = 0;
+      return keys.map(({ key, size }) => {
+        const part = { object: new S3Object(`s3://${probe.bucket}/${key}`, this.role, this.flag, this.env), size, start };
+        start += size;
+        return part;
+      });
+    })();
+    return this.parts;
+  }
+
+  async size(): Promise<number> {
+    const parts = await this.list();
+    return parts.reduce((sum, part) => sum + part.size, 0);
+  }
+
+  async exists(): Promise<boolean> {
+    return this.list().then(
+      () => true,
+      (error: unknown) => {
+        if (error instanceof NotFoundError && error.code === 'data_not_found') return false;
+        throw error;
+      },
+    );
+  }
+
+  async isGzip(): Promise<boolean> {
+    const magic = await this.read(0, 2);
+    return magic.length === 2 && magic[0] === 0x1f && magic[1] === 0x8b;
+  }
+
+  async read(position: number, length: number): Promise<Buffer> {
+    const pieces: Buffer[] = [];
+    for (const part of await this.list()) {
+      const end = position + length;
+      if (part.start + part.size <= position || part.start >= end) continue;
+      const from = Math.max(position, part.start) - part.start;
+      pieces.push(await part.object.read(from, Math.min(end, part.start + part.size) - part.start - from));
+    }
+    return Buffer.concat(pieces);
+  }
+
+  stream(options: { start?: number; end?: number; chunkSize?: number } = {}): Readable {
+    const self = this;
+    async function* body(): AsyncGenerator<Buffer> {
+      const start = options.start ?? 0;
+      const end = options.end ?? Infinity;
+      for (const part of await self.list()) {
+        if (part.start + part.size <= start || part.start > end) continue;
+        const from = Math.max(start, part.start) - part.start;
+        const to = Math.min(end, part.start + part.size - 1) - part.start;
+        for await (const chunk of part.object.stream({ start: from, end: to, chunkSize: options.chunkSize })) yield chunk as Buffer;
       }
     }
     return Readable.from(body(), { objectMode: false, highWaterMark: options.chunkSize ?? 64 * 1024 });

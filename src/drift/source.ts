@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { NotFoundError, UsageError, isMlopsError, messageOf } from '../errors.js';
 import { describe } from './data.js';
-import { S3Object, type SourceEnv } from './source-s3.js';
+import { S3Object, S3Prefix, type SourceEnv } from './source-s3.js';
 
 export type { SourceEnv } from './source-s3.js';
 
@@ -97,7 +97,7 @@ class LocalFile implements ByteSource {
  */
 export function openSource(location: string, role: string, flag: string = role, env: SourceEnv = {}): ByteSource {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
-  if (scheme?.toLowerCase() === 's3') return new S3Object(location, role, flag, env);
+  if (scheme?.toLowerCase() === 's3') return location.endsWith('/') ? new S3Prefix(location, role, flag, env) : new S3Object(location, role, flag, env);
   if (scheme !== undefined) {
     throw new UsageError(
       `${describe(role, location)}: ${scheme}:// sources are not supported (s3:// and local files are)`,

@@ -62,6 +62,24 @@ describe.skipIf(!s3.available)(`drift-check on s3:// data${s3.available ? '' : `
     expect((JSON.parse(remote.stdout) as Report).current.format).toBe('parquet');
   });
 
+  it('a prefix (s3://BUCKET/logs/) reads every object under it in key order, gzipped parts as one stream', async () => {
+    const [header, ...rows] = (await readFile(join(EXAMPLE, 'drifted.csv'), 'utf8')).trim().split('\n');
+    const names = header!.split(',');
+    const jsonl = rows.map((row) => JSON.stringify(Object.fromEntries(row.split(',').map((v, i) => [names[i], Number(v)]))));
+    const third = Math.floor(jsonl.length / 3);
+    const parts = [jsonl.slice(0, third), jsonl.slice(third, 2 * third), jsonl.slice(2 * third)].map((p) => `${p.join('\n')}\n`);
+    await writeFile(join(dir, 'whole.jsonl'), parts.join(''));
+    for (const [i, part] of parts.entries()) await put(`logs/part-${i}.jsonl.gz`, gzipSync(part));
+    const remote = await run(['--reference', join(EXAMPLE, 'reference.csv'), '--current', `s3://${bucket}/logs/`]);
+    const local = await run(['--reference', join(EXAMPLE, 'reference.csv'), '--current', join(dir, 'whole.jsonl')]);
+    expect(remote.exitCode, remote.stderr).toBe(1);
+    expect(verdict(remote.stdout)).toEqual(verdict(local.stdout));
+    expect((JSON.parse(remote.stdout) as Report).current.rows).toBe(jsonl.length);
+    const empty = await run(['--reference', join(EXAMPLE, 'reference.csv'), '--current', `s3://${bucket}/nothing-here/`]);
+    expect(empty.exitCode).toBe(3);
+    expect(JSON.parse(empty.stdout).error.message).toContain(`s3://${bucket}/nothing-here/: no objects under the prefix`);
+  });
+
   it('a missing key is exit 3 naming the URL; a missing bucket too', async () => {
     const missingKey = await run(['--reference', `s3://${bucket}/data/reference.csv`, '--current', `s3://${bucket}/data/nope.csv`]);
     expect(missingKey.exitCode).toBe(3);
