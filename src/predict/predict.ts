@@ -2,7 +2,7 @@
 // Rows stream through the drift readers (src/drift/records.ts, parquet-rows.ts) in bounded
 // batches; each batch is validated and filled by serve's own code (rowsFromInstances) and run
 // by serve's LoadedModel, so a file that serve would refuse is refused here the same way.
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import { describe, type DataFileInfo } from '../drift/data.js';
 import { parseNumberText } from '../drift/numbers.js';
 import { readRecords } from '../drift/records.js';
@@ -27,6 +27,8 @@ export interface PredictOptions {
   sink: PredictionSink;
   batchRows?: number;
   env?: SourceEnv;
+  /** Aborted on SIGINT/SIGTERM: the run stops between batches and removes its partial output. */
+  signal?: AbortSignal;
   onEvent?: (event: { type: 'progress'; message: string }) => void;
 }
 
@@ -130,7 +132,10 @@ export async function predictFile(options: PredictOptions): Promise<PredictResul
       }
       batch.push(values);
       rows++;
-      if (batch.length >= batchRows) await flush();
+      if (batch.length >= batchRows) {
+        if (options.signal?.aborted) throw new InterruptedError(`interrupted after ${rows - batch.length} rows; no output written`);
+        await flush();
+      }
     }
     await flush();
     if (!mapping || rows === 0) throw new UsageError(`${label} has no rows`, 'pass a file with at least one data row', 'empty_data');

@@ -188,6 +188,18 @@ describe('mlops predict on 1M rows', () => {
       const outLines = text.trimEnd().split('\n');
       expect(outLines).toHaveLength(1_000_001);
       expect(outLines.at(-1)!.startsWith('1000000,')).toBe(true);
+      // SIGINT mid-run: exit 130, the earlier output untouched, no temp file left.
+      const interrupted = execa('node', [BIN, 'predict', 'fraud@v1.0.0', '--input', join(dir, 'big.csv'), '--output', join(dir, 'big-preds.csv')], { cwd: dir, env, extendEnv: true, reject: false });
+      let stderr = '';
+      interrupted.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const deadline = Date.now() + 30_000;
+      while (!stderr.includes('loading fraud') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 1500));
+      interrupted.kill('SIGINT');
+      const stopped = await interrupted;
+      expect(stopped.exitCode, stderr).toBe(130);
+      expect(await readFile(join(dir, 'big-preds.csv'), 'utf8')).toBe(text);
+      expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     } finally {
       await cleanup();
     }

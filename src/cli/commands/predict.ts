@@ -28,6 +28,8 @@ export const predictCommand: CommandDef = {
     const { fileSink, lineSink, outputFormat } = await import('../../predict/output.js');
     const registry = await Registry.open(ctx.registryDir, { env: ctx.env });
     const output = options.output ? resolve(ctx.cwd, String(options.output)) : undefined;
+    const abort = new AbortController();
+    void ctx.stopRequested.then(() => abort.abort());
     const sink = output ? await fileSink(output) : lineSink((text) => ctx.ui.out(text));
     const result = await predictFile({
       source: registry,
@@ -38,6 +40,7 @@ export const predictCommand: CommandDef = {
       sink,
       batchRows,
       env: ctx.env,
+      signal: abort.signal,
       onEvent: (event) => ctx.ui.info(event.message),
     });
     ctx.ui.info(`scored ${result.rows} rows with ${result.model} ${result.version} in ${result.seconds.toFixed(2)} s: ${Math.round(result.rowsPerSecond)} rows/s${output ? `; wrote ${output}` : ''}`);
