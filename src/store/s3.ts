@@ -72,6 +72,7 @@ const bare = (etag: string | undefined) => (etag ?? '').replace(/^W\//, '').repl
 export class S3Store implements ObjectStore {
   /** Whether this server wants If-Match quoted; learned on the first 412 that was not a real conflict. */
   private quoteIfMatch = false;
+  private bucketExists = false;
 
   private constructor(
     private readonly client: S3ClientType,
@@ -158,8 +159,9 @@ export class S3Store implements ObjectStore {
       return { size: out.ContentLength ?? 0, etag: bare(out.ETag) };
     } catch (error) {
       if (statusOf(error) === 404 || nameOf(error) === 'NotFound') {
-        // HEAD has no body, so a missing bucket looks like a missing key: ask once.
-        await this.requireBucket();
+        // HEAD has no body, so a missing bucket looks like a missing key: ask once per process.
+        if (!this.bucketExists) await this.requireBucket();
+        this.bucketExists = true;
         return undefined;
       }
       this.fail(error, 'read', key);

@@ -28,6 +28,7 @@ export interface ObjectStore {
   list(prefix: string): Promise<ListedObject[]>;
   /** The names of the "folders" directly under a prefix (S3: common prefixes with delimiter '/'). */
   listFolders(prefix: string): Promise<string[]>;
+  /** Size and a change token: the ETag on S3; inode/size/mtime on a folder (not comparable with get()'s etag there). */
   head(key: string): Promise<{ size: number; etag: string } | undefined>;
   /** Create-only: false when the key exists already. */
   putIfAbsent(key: string, body: Buffer | string): Promise<boolean>;
