@@ -38,12 +38,14 @@ export async function checkDrift(options: DriftCheckOptions): Promise<DriftRepor
   const progress = (message: string): void => options.onEvent?.({ type: 'progress', message });
 
   const [referenceInfo, currentInfo] = await Promise.all([
-    sniffFile(options.reference, 'reference'),
-    sniffFile(options.current, 'current'),
+    sniffFile(options.reference, 'reference', 'reference', options.env),
+    sniffFile(options.current, 'current', 'current', options.env),
   ]);
   const plan = planColumns(referenceInfo, currentInfo, options);
   plan.reference.maxRows = resolved.maxRows;
   plan.current.maxRows = resolved.maxRows;
+  plan.reference.env = options.env;
+  plan.current.env = options.env;
   progress(`reading ${plan.compared.length} columns from ${options.reference} (${referenceInfo.format}) and ${options.current} (${currentInfo.format})`);
   const started = performance.now();
   const [reference, current] = await parseBoth(plan.reference, plan.current, referenceInfo.size + currentInfo.size);

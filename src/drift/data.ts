@@ -52,6 +52,8 @@ export interface ParseRequest {
   since?: number;
   /** Keep a uniform sample of at most this many rows (reservoir sampling); default: all rows. */
   maxRows?: number;
+  /** For s3:// locations: the AWS_* variables of the registry's S3 client (see source-s3.ts). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface ParsedColumn {

@@ -1,13 +1,11 @@
-// Drift over time: `drift-check --record` keeps each run's summary in the registry, one JSON
-// object per run at models/<name>/drift/<time>-<random>.json (one object per run, so two
-// writers never touch the same file and an object store can hold them unchanged; the lead can
-// move recordRun/readHistory onto the store's client). `mlops drift history` reads them back.
+// Drift over time: `drift-check --record` keeps each run's summary in the registry's object
+// store (a folder or an S3 bucket), one create-only object per run at
+// models/<name>/drift/<time>-<random>.json, so two writers never touch the same object and the
+// keys list in time order. `mlops drift history` reads them back from either backend.
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { UsageError } from '../errors.js';
+import { UsageError, isMlopsError } from '../errors.js';
 import { validateName } from '../registry/names.js';
-import { writeFileAtomic } from '../registry/fs.js';
+import type { ObjectStore } from '../store/types.js';
 import type { DriftReport } from './types.js';
 
 export interface HistoryFeature {
@@ -37,8 +35,9 @@ export interface HistoryRecord {
   features: HistoryFeature[];
 }
 
-export function historyDir(registryDir: string, model: string): string {
-  return join(registryDir, 'models', validateName(model), 'drift');
+/** The key prefix of a model's history in the registry store (a folder's models/<name>/drift/). */
+export function historyPrefix(model: string): string {
+  return `models/${validateName(model)}/drift/`;
 }
 
 /** The summary of one run, small enough to keep thousands (no histograms). */
@@ -67,12 +66,17 @@ export function historyRecord(report: DriftReport, model: string, version: strin
   };
 }
 
-/** Writes one run's record atomically; returns its path. Names sort by time (ISO basic format). */
-export async function recordRun(registryDir: string, record: HistoryRecord): Promise<string> {
+/**
+ * Writes one run's record as a create-only object (atomic on both backends); returns where it
+ * is. Keys sort by time (ISO basic format), the random suffix keeps two runs in one ms apart.
+ */
+export async function recordRun(store: ObjectStore, record: HistoryRecord): Promise<string> {
   const stamp = record.time.replace(/[-:]/g, '');
-  const path = join(historyDir(registryDir, record.model), `${stamp}-${randomBytes(4).toString('hex')}.json`);
-  await writeFileAtomic(path, `${JSON.stringify(record, null, 1)}\n`);
-  return path;
+  const body = `${JSON.stringify(record, null, 1)}\n`;
+  for (;;) {
+    const key = `${historyPrefix(record.model)}${stamp}-${randomBytes(4).toString('hex')}.json`;
+    if (await store.putIfAbsent(key, body)) return `${store.location}/${key}`;
+  }
 }
 
 const FILE_PATTERN = /^\d{8}T\d{6}(\.\d+)?Z-[0-9a-f]{8}\.json$/;
@@ -107,36 +111,58 @@ export interface History {
   skipped: Array<{ file: string; reason: string }>;
 }
 
+/** The time in a record's key (20261204T171900.123Z), in ms; NaN when it has none. */
+function keyTime(name: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\.\d+)?Z/.exec(name);
+  return m ? Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[7] ?? ''}Z`) : Number.NaN;
+}
+
+/** Objects read at once from the store: S3 round trips overlap, a folder does not mind. */
+const PARALLEL_READS = 16;
+
 /** The model's recorded runs since `since` (all when undefined), oldest first. */
-export async function readHistory(registryDir: string, model: string, since?: Date): Promise<History> {
-  const dir = historyDir(registryDir, model);
-  let names: string[];
+export async function readHistory(store: ObjectStore, model: string, since?: Date): Promise<History> {
+  const prefix = historyPrefix(model);
+  let keys: string[];
   try {
-    names = await readdir(dir);
+    keys = (await store.list(prefix)).map((object) => object.key);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { model, records: [], skipped: [] };
-    throw new UsageError(`cannot read the drift history in ${dir}: ${(error as Error).message}`, 'check the registry folder and its permissions');
+    if (isMlopsError(error)) throw error;
+    throw new UsageError(`cannot read the drift history in ${store.location}/${prefix}: ${(error as Error).message}`, 'check the registry folder and its permissions');
+  }
+  // Names carry the run's time: runs before --since are passed over without reading them.
+  const wanted = keys.filter((key) => {
+    const name = key.slice(prefix.length);
+    if (!FILE_PATTERN.test(name)) return false; // temp files of a write in progress, stray files
+    return since === undefined || !(keyTime(name) < since.getTime() - 1);
+  });
+  const bodies: Array<Buffer | undefined> = new Array(wanted.length);
+  for (let next = 0; next < wanted.length; next += PARALLEL_READS) {
+    const batch = wanted.slice(next, next + PARALLEL_READS);
+    const read = await Promise.all(batch.map((key) => store.get(key)));
+    read.forEach((object, i) => (bodies[next + i] = object?.body));
   }
   const records: HistoryRecord[] = [];
   const skipped: History['skipped'] = [];
-  for (const name of names.sort()) {
-    if (!FILE_PATTERN.test(name)) continue; // temp files of a write in progress, stray files
-    const path = join(dir, name);
+  wanted.forEach((key, index) => {
+    const where = `${store.location}/${key}`;
+    const body = bodies[index];
+    if (body === undefined) return; // deleted between the listing and the read
     let parsed: unknown;
     try {
-      parsed = JSON.parse(await readFile(path, 'utf8'));
+      parsed = JSON.parse(body.toString('utf8'));
     } catch (error) {
-      skipped.push({ file: path, reason: `not readable JSON: ${(error as Error).message}` });
-      continue;
+      skipped.push({ file: where, reason: `not readable JSON: ${(error as Error).message}` });
+      return;
     }
     const record = validate(parsed, model);
     if (typeof record === 'string') {
-      skipped.push({ file: path, reason: record });
-      continue;
+      skipped.push({ file: where, reason: record });
+      return;
     }
-    if (since && Date.parse(record.time) < since.getTime()) continue;
+    if (since && Date.parse(record.time) < since.getTime()) return;
     records.push(record);
-  }
+  });
   records.sort((a, b) => Date.parse(a.time) - Date.parse(b.time));
   return { model, records, skipped };
 }

@@ -82,6 +82,8 @@ export interface DriftCheckOptions {
   /** Prediction logs: only rows logged at or after this time. */
   since?: Date;
   onEvent?: (event: { type: 'progress'; message: string }) => void;
+  /** For s3:// data: the environment holding AWS_* and AWS_ENDPOINT_URL_S3 (the registry's S3 settings). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 export const DRIFT_TESTS: readonly DriftTest[] = ['ks', 'psi', 'wasserstein', 'chi2', 'jensenshannon'];

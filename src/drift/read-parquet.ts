@@ -19,7 +19,8 @@ export function isParquetMagic(head: Buffer): boolean {
   return head.length >= 4 && head[0] === 0x50 && head[1] === 0x41 && head[2] === 0x52 && head[3] === 0x31;
 }
 
-function asyncBuffer(source: ByteSource, size: number): AsyncBuffer {
+/** hyparquet's random access over a ByteSource: local reads, or ranged GETs on s3://. */
+export function asyncBuffer(source: ByteSource, size: number): AsyncBuffer {
   return {
     byteLength: size,
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
@@ -66,7 +67,7 @@ function badParquet(role: string, path: string, error: unknown): UsageError {
   return new UsageError(`${describe(role, path)} is not readable Parquet: ${messageOf(error)}`, 'the file starts like Parquet but is corrupt or truncated; write it again', 'bad_parquet');
 }
 
-async function readMetadata(source: ByteSource, size: number): Promise<FileMetaData> {
+export async function readMetadata(source: ByteSource, size: number): Promise<FileMetaData> {
   try {
     return await parquetMetadataAsync(asyncBuffer(source, size));
   } catch (error) {
@@ -118,7 +119,7 @@ function storeValue(builder: Builder, value: unknown, label: string, column: str
 export async function readParquet(request: ParseRequest, builders: Builder[], sampler: RowSampler): Promise<number> {
   const { info, columns: requests } = request;
   const label = describe(info.role, info.path);
-  const source = openSource(info.path, info.role, info.flag);
+  const source = openSource(info.path, info.role, info.flag, request.env);
   const file = asyncBuffer(source, info.size);
   const metadata = await readMetadata(source, info.size);
   const nested = new Set(info.nestedColumns ?? []);

@@ -38,9 +38,9 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
     json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, sampler, request.width, request.widthSource, request.model, request.since);
     const parser: ChunkParser = csv ?? json!;
     // A prediction log is read with its rotated files, oldest first.
-    const paths = info.format === 'prediction-log' ? await logSegments(info.path, (path) => openSource(path, info.role, info.flag).exists()) : [info.path];
+    const paths = info.format === 'prediction-log' ? await logSegments(info.path, (path) => openSource(path, info.role, info.flag, request.env).exists()) : [info.path];
     for (const path of paths) {
-      const source = openSource(path, info.role, info.flag);
+      const source = openSource(path, info.role, info.flag, request.env);
       const gzip = path === info.path ? info.gzip : await source.isGzip();
       for await (const _ of feedChunks(parser, chunksOf(source, gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })));
     }

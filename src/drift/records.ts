@@ -7,7 +7,7 @@ import { describe, feedChunks, type ChunkParser } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
 import { sniffFile } from './sniff.js';
-import { chunksOf, openSource } from './source.js';
+import { chunksOf, openSource, type SourceEnv } from './source.js';
 
 export interface TextRecord {
   /** The line the record starts on (the header is the first record yielded). */
@@ -20,8 +20,8 @@ export interface TextRecord {
  * Yields the header, then every row, streaming: memory stays at one chunk of the file.
  * Errors name the file through `role` and the flag that gave it.
  */
-export async function* readRecords(path: string, role: string, flag: string = role): AsyncGenerator<TextRecord> {
-  const info = await sniffFile(path, role, flag);
+export async function* readRecords(path: string, role: string, flag: string = role, env?: SourceEnv, headerOptional = false): AsyncGenerator<TextRecord> {
+  const info = await sniffFile(path, role, flag, env, headerOptional);
   const label = describe(role, path);
   if (info.format === 'prediction-log' || info.format === 'parquet') {
     throw new UsageError(`${label} is ${info.format === 'parquet' ? 'Parquet' : 'a prediction log'}, which this reader does not take`, 'pass a CSV file with a header line, or JSON lines keyed by column name', 'bad_format');
@@ -40,7 +40,7 @@ export async function* readRecords(path: string, role: string, flag: string = ro
   };
   if (csv) csv.onRow = collect;
   else json!.onRow = collect;
-  for await (const _ of feedChunks(parser, chunksOf(openSource(path, role, flag), info.gzip, { chunkSize: 256 * 1024 }))) {
+  for await (const _ of feedChunks(parser, chunksOf(openSource(path, role, flag, env), info.gzip, { chunkSize: 256 * 1024 }))) {
     yield* pending;
     pending = [];
   }

@@ -5,7 +5,7 @@ import { COMMA, NEWLINE, QUOTE, describe, isPlainObject, type DataFileInfo } fro
 import { isNumericText } from './numbers.js';
 import { isParquetMagic, sniffParquet } from './read-parquet.js';
 import { isPredictionLogHead, predictionLogWidth } from './read-prediction-log.js';
-import { chunksOf, openSource, type ByteSource } from './source.js';
+import { chunksOf, openSource, type ByteSource, type SourceEnv } from './source.js';
 
 const SNIFF_BYTES = 256 * 1024;
 const SNIFF_ROWS = 1000;
@@ -94,9 +94,13 @@ function chooseDelimiter(headerLine: string): number {
   return best;
 }
 
-/** Sniffs a data file: gzip or not, which format, columns, and which columns look categorical. */
-export async function sniffFile(path: string, role: string, flag: string = role): Promise<DataFileInfo> {
-  const source = openSource(path, role, flag);
+/**
+ * Sniffs a data file: gzip or not, which format, columns, and which columns look categorical.
+ * `headerOptional`: a first CSV line of numbers only may be data (predict reads it by position),
+ * so its values need not be unique names.
+ */
+export async function sniffFile(path: string, role: string, flag: string = role, env?: SourceEnv, headerOptional = false): Promise<DataFileInfo> {
+  const source = openSource(path, role, flag, env);
   const size = await source.size();
   const magic = await source.read(0, 4);
   if (isParquetMagic(magic)) return sniffParquet(source, size);
@@ -196,7 +200,8 @@ export async function sniffFile(path: string, role: string, flag: string = role)
   const delimiterText = String.fromCharCode(delimiter);
   const columns = splitCsvLine(headerLine, delimiterText);
   const seen = new Set<string>();
-  for (const name of columns) {
+  const dataLine = headerOptional && columns.every((name) => isNumericText(name));
+  for (const name of dataLine ? [] : columns) {
     if (name === '') {
       throw new UsageError(`${label}: the header has an empty column name`, 'give every column a name in the first line', 'bad_format');
     }

@@ -5,8 +5,11 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { NotFoundError, UsageError, messageOf } from '../errors.js';
+import { NotFoundError, UsageError, isMlopsError, messageOf } from '../errors.js';
 import { describe } from './data.js';
+import { S3Object, S3Prefix, type SourceEnv } from './source-s3.js';
+
+export type { SourceEnv } from './source-s3.js';
 
 export interface ByteSource {
   /** The path or URL, as the user wrote it. */
@@ -89,14 +92,15 @@ class LocalFile implements ByteSource {
 }
 
 /**
- * Opens a data location for reading. Local paths today; an s3:// source (the team registry's
- * client: HeadObject for size, ranged GetObject for read and stream) is one more branch here.
+ * Opens a data location for reading: a local path, or s3://BUCKET/KEY on the registry's S3
+ * client configuration (`env`: AWS_* and AWS_ENDPOINT_URL_S3, as for an s3:// registry).
  */
-export function openSource(location: string, role: string, flag: string = role): ByteSource {
+export function openSource(location: string, role: string, flag: string = role, env: SourceEnv = {}): ByteSource {
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(location)?.[1];
+  if (scheme?.toLowerCase() === 's3') return location.endsWith('/') ? new S3Prefix(location, role, flag, env) : new S3Object(location, role, flag, env);
   if (scheme !== undefined) {
     throw new UsageError(
-      `${describe(role, location)}: ${scheme}:// sources are not supported yet`,
+      `${describe(role, location)}: ${scheme}:// sources are not supported (s3:// and local files are)`,
       `download the object and pass the local file to --${flag}`,
       'unsupported_source',
     );
@@ -132,7 +136,7 @@ export async function* chunksOf(
       try {
         next = await iterator.next();
       } catch (error) {
-        if (error instanceof UsageError || error instanceof NotFoundError) throw error;
+        if (isMlopsError(error)) throw error;
         if (gzip) throw gzipError(source.role, source.location, error);
         throw new UsageError(`cannot read ${describe(source.role, source.location)}: ${messageOf(error)}`, `check the --${source.flag} path`, 'unreadable_data');
       }

@@ -38,6 +38,24 @@ export function s3Settings(env: Readonly<Record<string, string | undefined>>): S
   return { endpoint, region, forcePathStyle };
 }
 
+/**
+ * The one S3 client factory (the registry and drift-check's s3:// data use it): endpoint, region
+ * and path style from s3Settings, keys from the env given or the SDK's standard chain.
+ */
+export async function createS3Client(env: Readonly<Record<string, string | undefined>>): Promise<{ client: S3ClientType; sdk: typeof import('@aws-sdk/client-s3') }> {
+  const sdk = await import('@aws-sdk/client-s3');
+  const settings = s3Settings(env);
+  // Keys in the env we were given win; otherwise the SDK's standard chain (profile, SSO, container and instance roles).
+  const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } : undefined;
+  const client = new sdk.S3Client({ region: settings.region, forcePathStyle: settings.forcePathStyle, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), ...(credentials ? { credentials } : {}),
+    // S3-compatible servers (Ceph RGW 16, older MinIO) refuse the SDK's default streamed
+    // (aws-chunked) checksums with 411 MissingContentLength: send checksums only when required there.
+    ...(settings.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
+    maxAttempts: 3,
+  });
+  return { client, sdk };
+}
+
 interface SdkError {
   name?: string;
   Code?: string;
@@ -66,16 +84,7 @@ export class S3Store implements ObjectStore {
   /** The SDK loads on first use of an s3:// registry only: folder users never pay for it. */
   static async open(url: string, env: Readonly<Record<string, string | undefined>>): Promise<S3Store> {
     const { bucket, prefix } = parseS3Url(url);
-    const sdk = await import('@aws-sdk/client-s3');
-    const settings = s3Settings(env);
-    // Keys in the env we were given win; otherwise the SDK's standard chain (profile, SSO, container and instance roles).
-    const credentials = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY ? { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } : undefined;
-    const client = new sdk.S3Client({ region: settings.region, forcePathStyle: settings.forcePathStyle, ...(settings.endpoint ? { endpoint: settings.endpoint } : {}), ...(credentials ? { credentials } : {}),
-      // S3-compatible servers (Ceph RGW 16, older MinIO) refuse the SDK's default streamed
-      // (aws-chunked) checksums with 411 MissingContentLength: send checksums only when required there.
-      ...(settings.endpoint ? { requestChecksumCalculation: 'WHEN_REQUIRED' as const, responseChecksumValidation: 'WHEN_REQUIRED' as const } : {}),
-      maxAttempts: 3,
-    });
+    const { client, sdk } = await createS3Client(env);
     return new S3Store(client, sdk, bucket, prefix);
   }
 

@@ -218,9 +218,12 @@ describe('mlops drift-check', () => {
     const recorded = JSON.parse(first.stdout).recorded as string;
     expect(recorded).toMatch(/models\/fraud\/drift\/\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{8}\.json$/);
     expect((await run('drift-check', 'fraud', '--current', DRIFTED, '--record')).exitCode).toBe(1);
-    // A damaged record is skipped with a warning, not fatal; a stray file is ignored.
+    // A damaged record is skipped with a warning, not fatal; a stray file is ignored. (Its name
+    // is an hour ago: names older than --since are passed over without being read.)
     const historyDir = join(registry, 'models', 'fraud', 'drift');
-    await writeFile(join(historyDir, '20260101T000000.000Z-0badf00d.json'), '{"schemaVersion":1,"time":');
+    const anHourAgo = new Date(Date.now() - 3_600_000).toISOString().replace(/[-:]/g, '');
+    await writeFile(join(historyDir, `${anHourAgo}-0badf00d.json`), '{"schemaVersion":1,"time":');
+    await writeFile(join(historyDir, '20200101T000000.000Z-0badf00d.json'), 'outside the window: never read');
     await writeFile(join(historyDir, 'notes.txt'), 'hello');
     const table = await run('drift', 'history', 'fraud');
     expect(table.exitCode, table.stderr).toBe(0);
@@ -228,6 +231,7 @@ describe('mlops drift-check', () => {
     expect(table.stdout.trim().split('\n')).toHaveLength(3);
     expect(table.stdout).toMatch(/drift .*\*/);
     expect(table.stderr).toMatch(/warning: skipped .*0badf00d\.json: not readable JSON/);
+    expect(table.stderr).not.toContain('20200101');
     const json = await run('drift', 'history', 'fraud', '--json', '--report', join(dir, 'trend.html'));
     const history = JSON.parse(json.stdout);
     expect(history.records.map((r: { drift: boolean }) => r.drift)).toEqual([false, true]);

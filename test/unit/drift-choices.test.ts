@@ -182,11 +182,16 @@ describe('--max-rows', () => {
 });
 
 describe('sources', () => {
-  it('an s3:// location is refused by name with exit 2 until the object-store client is wired', async () => {
+  it('a scheme other than s3:// is refused by name with exit 2; a malformed s3:// URL too, before any request', async () => {
     const path = file('local.csv', ['v', '1']);
-    const error = await checkDrift({ reference: path, current: 's3://bucket/today.csv' }).catch((e: unknown) => e);
+    const error = await checkDrift({ reference: path, current: 'gs://bucket/today.csv' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).message).toBe('current data s3://bucket/today.csv: s3:// sources are not supported yet');
+    expect((error as UsageError).message).toBe('current data gs://bucket/today.csv: gs:// sources are not supported (s3:// and local files are)');
     expect((error as UsageError).exitCode).toBe(2);
+    const bad = await checkDrift({ reference: path, current: 's3://Bad_Bucket/x.csv' }).catch((e: unknown) => e);
+    expect(bad).toBeInstanceOf(UsageError);
+    expect((bad as UsageError).message).toBe('current data s3://Bad_Bucket/x.csv is not an S3 object URL');
+    const noKey = await checkDrift({ reference: path, current: 's3://bucket/' }).catch((e: unknown) => e);
+    expect((noKey as UsageError).exitCode).toBe(2);
   });
 });

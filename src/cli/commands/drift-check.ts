@@ -105,8 +105,8 @@ export const driftCheckCommand: CommandDef = {
   summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input or too few rows, 3 not found)',
   arguments: [{ name: 'model', description: 'NAME or NAME@VERSION whose stored reference data to use (default: production)' }],
   options: [
-    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, Parquet, or a serve prediction log (.gz too)' },
-    { flags: '--reference <file>', description: "reference data instead of the version's stored sample" },
+    { flags: '--current <file>', description: 'current data: CSV with header, JSON lines, Parquet, or a serve prediction log (.gz too); a path or s3://BUCKET/KEY' },
+    { flags: '--reference <file>', description: "reference data instead of the version's stored sample (a path or s3://BUCKET/KEY)" },
     { flags: '--features <names>', description: 'only these columns (comma-separated)' },
     { flags: '--categorical <names>', description: 'treat these columns as categories (comma-separated)' },
     { flags: '--test <test>', description: 'auto chooses per column; or one test for all', default: 'auto', choices: ['auto', 'ks', 'psi', 'wasserstein', 'chi2', 'jensenshannon'] },
@@ -159,6 +159,7 @@ export const driftCheckCommand: CommandDef = {
         maxRows: numberFlag(options.maxRows, '--max-rows', { min: 30, integer: true, example: '1000000' }),
         model: target.model,
         since: options.since === undefined ? undefined : sinceTime(String(options.since), ctx.now()),
+        env: ctx.env,
         onEvent: (event) => spinner.update(event.message),
       });
       spinner.stop();
@@ -175,7 +176,8 @@ export const driftCheckCommand: CommandDef = {
     let recorded: string | undefined;
     if (options.record && target.model) {
       const { historyRecord, recordRun } = await import('../../drift/history.js');
-      recorded = await recordRun(ctx.registryDir, historyRecord(report, target.model, target.version ?? null, ctx.now()));
+      const registry = await Registry.open(ctx.registryDir, { env: ctx.env });
+      recorded = await recordRun(registry.store, historyRecord(report, target.model, target.version ?? null, ctx.now()));
       ctx.ui.info(`recorded in ${recorded}`);
     }
     if (ctx.ui.json) ctx.ui.printJson({ model: target.model ?? null, version: target.version ?? null, ...report, ...(recorded ? { recorded } : {}) });

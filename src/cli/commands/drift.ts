@@ -26,7 +26,9 @@ export const driftCommand: CommandDef = {
         const since = ms !== undefined ? new Date(ctx.now().getTime() - ms) : /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text)) ? new Date(text) : undefined;
         if (!since) throw new UsageError(`--since ${text} is neither a duration nor a time`, 'e.g. --since 30d or --since 2026-11-01');
         const { readHistory } = await import('../../drift/history.js');
-        const history = await readHistory(ctx.registryDir, model, since);
+        const { Registry } = await import('../../registry/registry.js');
+        const registry = await Registry.open(ctx.registryDir, { env: ctx.env });
+        const history = await readHistory(registry.store, model, since);
         if (options.report) {
           const { renderHistoryHtml } = await import('../../drift/history-html.js');
           const path = resolve(ctx.cwd, String(options.report));

@@ -24,6 +24,7 @@ import { describeCommand } from './describe.js';
 import { deleteCommand } from './delete.js';
 import { gcCommand } from './gc.js';
 import { historyCommand } from './history.js';
+import { predictCommand } from './predict.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -51,4 +52,5 @@ export const COMMANDS: CommandDef[] = [
   deleteCommand,
   gcCommand,
   historyCommand,
+  predictCommand,
 ];
