@@ -90,6 +90,8 @@ export interface StepPlan {
    * did not exist.
    */
   cleanup?: KubectlCommand;
+  /** Takes the scale-down mark off the live color when a step before the switch fails after it was written. */
+  unmark?: KubectlCommand;
 }
 
 export interface RolloutPlan extends StepPlan {
@@ -303,25 +305,29 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     { id: 'rollout-status', title: `wait for ${deployment} to roll out within ${timeout}`, command: kubectlCommands.rolloutStatus(target, deployment, timeout) },
     { id: 'check-deployment', title: `check ${deployment} reports ${replicas} of ${replicas} replicas ready`, command: kubectlCommands.getDeployment(target, deployment) },
     { id: 'check-pods', title: `check every pod of ${deployment} is Ready`, command: kubectlCommands.getPods(target, { app, color }) },
-    {
-      id: 'switch-service',
-      title: liveColor ? `switch service ${app} from ${liveColor} to ${color}` : `create service ${app} selecting ${color}`,
-      command: kubectlCommands.apply(target, manifests.service),
-    },
   );
+  // The scale-down intent is written before the switch: a deploy cancelled (or killed) at
+  // any moment after the switch leaves the old color marked, and the next deploy or
+  // rollback finishes it. A failure before the switch takes the mark off again (unmark).
+  const markOld = previousDeployment !== undefined && keepOldMs === undefined;
+  if (markOld) {
+    steps.push({
+      id: 'mark-scale-down',
+      title: `record on ${previousDeployment} that it is to be scaled down once the service switches (finished by the next deploy or rollback if this one is cancelled)`,
+      command: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: `+${input.scaleDownDelay ?? '30s'}` } } }),
+    });
+  }
+  steps.push({
+    id: 'switch-service',
+    title: liveColor ? `switch service ${app} from ${liveColor} to ${color}` : `create service ${app} selecting ${color}`,
+    command: kubectlCommands.apply(target, manifests.service),
+  });
   let oldColor: RolloutPlan['oldColor'] = 'none';
   if (previousDeployment) {
     if (keepOldMs === undefined) {
       oldColor = 'scale-to-zero';
       if (scaleDownDelayMs > 0) {
-        steps.push(
-          {
-            id: 'mark-scale-down',
-            title: `record on ${previousDeployment} that it is to be scaled down (finished by the next deploy or rollback if this one is cancelled)`,
-            command: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: `+${input.scaleDownDelay ?? '30s'}` } } }),
-          },
-          { id: 'scale-down-delay', title: `keep ${previousDeployment} running for ${input.scaleDownDelay ?? '30s'} while endpoints update`, waitMs: scaleDownDelayMs },
-        );
+        steps.push({ id: 'scale-down-delay', title: `keep ${previousDeployment} running for ${input.scaleDownDelay ?? '30s'} while endpoints update`, waitMs: scaleDownDelayMs });
       }
       steps.push({
         id: 'scale-old',
@@ -353,6 +359,7 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     replicas,
     timeout,
     steps,
+    ...(markOld && previousDeployment ? { unmark: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } } }) } : {}),
     cleanup: inactive
       ? kubectlCommands.replace(target, restorable(inactive, typeof pending === 'string' ? { replicas: 0, dropAnnotation: SCALE_DOWN_ANNOTATION } : {}))
       : kubectlCommands.deleteDeployment(target, deployment),

@@ -14,7 +14,6 @@ import { formatPlan, planRollout, type RolloutEvent, type RolloutInput, type Rol
 import { readClusterState } from './bluegreen-health.js';
 import { deployRollout } from './bluegreen-apply.js';
 import { randomUUID } from 'node:crypto';
-import { parseDuration } from '../durations.js';
 import { ToolFailedError, ToolMissingError } from '../errors.js';
 import { buildImage, imagePlanCommands, planImage, type ImageEvent, type ImagePlan, type ImageResult } from './image.js';
 import { loadK8sTemplates } from './manifests.js';
@@ -219,7 +218,6 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
     reference = image.digest ? `${image.plan.repository}@${image.digest}` : image.image;
   }
   const templates = await loadK8sTemplates(input.templatesDir);
-  const seconds = (text: string | undefined, fallback: number) => Math.ceil((parseDuration(text ?? '') ?? fallback) / 1000);
   let color = 'none';
   try {
     const rollout = await deployRollout(runner, rolloutInput(input, reference), templates, {
@@ -229,7 +227,6 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
       signal,
       holder: `${input.user}: mlops deploy ${input.record.name} ${input.record.version} (${randomUUID().slice(0, 8)})`,
       now: input.now,
-      lockSeconds: seconds(input.timeout, 300_000) + seconds(input.scaleDownDelay, 30_000) + seconds(input.keepOld, 0) + 120,
       onPlan: (plan) => {
         color = plan.color;
       },
