@@ -3,7 +3,7 @@
 // renderManifests, which reads the templates when none are given.
 import { UsageError } from '../errors.js';
 import { formatCommand, kubectlCommands, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
-import { loadK8sTemplates, renderK8sManifests, workersForCpu, type K8sTemplates, type ManifestValues, type RenderedManifests } from './manifests.js';
+import { loadK8sTemplates, renderK8sManifests, workersForCpu, type FollowRegistry, type K8sTemplates, type ManifestValues, type RenderedManifests } from './manifests.js';
 import { parseDuration } from '../durations.js';
 import { modelContainer, num, obj } from './bluegreen-health.js';
 
@@ -46,6 +46,8 @@ export interface RolloutInput {
   kubectl: string;
   /** Environment for kubectl (KUBECONFIG, ...); kept out of the plan so --json never shows it. */
   env?: Record<string, string | undefined>;
+  /** --follow-registry: pods serve the model's production version from a team registry. */
+  follow?: FollowRegistry;
 }
 
 export type RolloutStepId =
@@ -137,6 +139,7 @@ export type RolloutEvent =
 const DEFAULT_PORT = 8000;
 const DEFAULT_REPLICAS = 3;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Leaves room for `-green` within the 63 characters of a label value. */
@@ -206,6 +209,14 @@ function validate(input: RolloutInput): Validated {
   if (input.hpa && !(Number.isInteger(input.hpa.min) && Number.isInteger(input.hpa.max) && input.hpa.min >= 1 && input.hpa.max >= input.hpa.min)) {
     throw new UsageError(`--hpa ${input.hpa.min}:${input.hpa.max} is not a replica range`, 'write MIN:MAX with 1 <= MIN <= MAX, e.g. --hpa 2:10');
   }
+  if (input.follow) {
+    if (!/^s3:\/\/[^/\s]+/.test(input.follow.registry)) {
+      throw new UsageError(`--follow-registry needs a team registry on S3, not ${input.follow.registry}`, 'a folder is not reachable from a pod: pass --registry s3://BUCKET/PREFIX (see "Team registry on S3" in the README)');
+    }
+    if (input.follow.secret !== undefined && (!DNS_SUBDOMAIN.test(input.follow.secret) || input.follow.secret.length > 253)) {
+      throw new UsageError(`--s3-secret "${input.follow.secret}" cannot name a Kubernetes Secret`, "lowercase letters, digits, '-' and '.', e.g. --s3-secret mlops-s3");
+    }
+  }
   return { app, port, timeout, keepOldMs, scaleDownDelayMs, cpu, memory, workers };
 }
 
@@ -258,6 +269,7 @@ function manifestValues(input: RolloutInput, valid: Validated, color: Color, rep
     memory: valid.memory,
     workers: valid.workers,
     ...(input.hpa ? { minReplicas: input.hpa.min, maxReplicas: input.hpa.max } : {}),
+    ...(input.follow ? { follow: input.follow } : {}),
   };
 }
 
@@ -346,6 +358,7 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     ? [`${liveColor} is live; ${input.model} ${input.version} goes to ${color} and the service switches once it is ready`]
     : [`no service ${app} in namespace ${input.namespace} yet: first deploy, to ${color}`];
   if (inactive) notes.push(`${deployment} exists (${String(modelContainer(obj(obj(obj(inactive.spec).template).spec)).image)}); a failure before the switch puts it back exactly as it is`);
+  if (input.follow) notes.push(`the pods follow ${input.follow.registry}: they serve the production version of ${input.model} and reload on each promote, without a new image${input.follow.secret ? `; S3 credentials from the Secret ${input.follow.secret}` : '; no --s3-secret: the pods need another way to S3 credentials (a workload identity / IAM role)'}`);
   if (input.hpa) notes.push(`the HorizontalPodAutoscaler ${deployment} owns the replica count (${input.hpa.min} to ${input.hpa.max})`);
   return {
     kind: 'deploy',
