@@ -23,7 +23,6 @@ const runner = new ExecaRunner();
 const NS = 'ml';
 const APP = 'mlops-fraud';
 const MARK = 'mlops.dev/scale-down-at';
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 const spec = (object: JsonObject | undefined) => (object?.spec ?? {}) as Record<string, any>;
 const annotations = (object: JsonObject | undefined) => ((object?.metadata as JsonObject | undefined)?.annotations ?? {}) as Record<string, string>;
 
