@@ -4,10 +4,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { CheckFailedError, InterruptedError, NotFoundError, ToolMissingError, messageOf } from '../errors.js';
 import type { Runner } from '../tools/runner.js';
-import { Kubectl, formatCommand, kubectlCommands, kubectlMessage } from '../tools/kubectl.js';
+import { Kubectl, formatCommand, kubectlCommands, kubectlMessage, type KubectlCommand } from '../tools/kubectl.js';
 import { parseDuration } from '../durations.js';
 import { defaultApp, otherColor, planRollback, planRollout, targetOf, type RolloutInput, type RollbackInput, type RolloutEvent, type RolloutPlan, type RolloutResult, type RolloutStep, type RolloutStepId, type StepPlan } from './bluegreen-plan.js';
-import { acquireDeployLock } from './bluegreen-lock.js';
+import { LEASE_SECONDS, acquireDeployLock } from './bluegreen-lock.js';
 import { randomUUID } from 'node:crypto';
 import { colorOfService, deploymentProblem, obj, podsProblem, readClusterState } from './bluegreen-health.js';
 import type { K8sTemplates } from './manifests.js';
@@ -73,15 +73,21 @@ async function executePlan(plan: StepPlan, options: ApplyOptions, describe: stri
   const warnings: string[] = [];
   let oldColor: RolloutResult['oldColor'] = 'none';
   let switched = false;
+  let marked = false;
   for (const step of plan.steps) {
     emit({ type: 'step', step: step.id, message: step.title });
     if (!switched) {
+      // The mark may land even when its kubectl is then stopped: a failure from here on unmarks.
+      if (step.id === 'mark-scale-down') marked = true;
       try {
-        await runStep(kubectl, plan, step, emit);
+        // The switch is not cut short by a cancel: a kubectl stopped after the API server took
+        // the new selector would leave the service on a color the clean-up then removes.
+        await runStep(step.id === 'switch-service' ? cleanupKubectl : kubectl, plan, step, emit);
       } catch (error) {
         if (error instanceof ToolMissingError) throw error;
         const reason = messageOf(error);
-        const cleanupNote = await cleanUp(cleanupKubectl, plan, step.id, emit);
+        let cleanupNote = await cleanUp(cleanupKubectl, plan, step.id, emit);
+        if (marked && plan.unmark) cleanupNote += await unmark(cleanupKubectl, plan.unmark, step.id, emit);
         if (options.signal?.aborted) {
           throw new InterruptedError(`${describe} interrupted at step "${step.id}"; ${plan.cleanup ? `${undoneAs(plan)}${cleanupNote}` : 'nothing was changed'}, the service was not switched`);
         }
@@ -160,6 +166,13 @@ async function cleanUp(kubectl: Kubectl, plan: StepPlan, failed: RolloutStepId, 
   }
 }
 
+/** The live color keeps serving after a failure before the switch: its scale-down mark goes. */
+async function unmark(kubectl: Kubectl, command: KubectlCommand, failed: RolloutStepId, emit: (event: RolloutEvent) => void): Promise<string> {
+  emit({ type: 'cleanup', step: failed, message: `undoing: ${formatCommand(command)}` });
+  const result = await kubectl.run(command).catch((error: unknown) => ({ exitCode: -1, stderr: messageOf(error) }));
+  return result.exitCode === 0 ? '' : `; removing the scale-down mark also failed (${kubectlMessage(result.stderr)}): run ${formatCommand(command)}`;
+}
+
 /** Runs a deploy plan. Throws CheckFailedError (exit 1) if a step before the switch fails. */
 export async function applyRollout(plan: RolloutPlan, options: ApplyOptions): Promise<RolloutResult> {
   const { warnings, oldColor } = await executePlan(plan, options, `deploy of ${plan.model} ${plan.version} to ${plan.deployment}`);
@@ -188,7 +201,7 @@ export async function rollbackRollout(runner: Runner, input: RollbackInput, opti
   await kubectl.preflight();
   const lock = await acquireDeployLock(kubectl, app, {
     holder: `${input.user ?? 'someone'}: mlops rollback ${input.model} --deploy (${randomUUID().slice(0, 8)})`,
-    durationSeconds: Math.ceil((parseDuration(input.timeout ?? '300s') ?? 300_000) / 1000) + 120,
+    durationSeconds: LEASE_SECONDS,
     now: input.now ?? (() => new Date()),
     what: 'rollback',
   });
@@ -235,8 +248,8 @@ export interface DeployRolloutOptions extends ApplyOptions {
   /** Shown to a deploy the lock refuses: who holds it. */
   holder: string;
   now: () => Date;
-  /** Seconds the lock holds without renewal: the whole rollout, scale-down delay included. */
-  lockSeconds: number;
+  /** Seconds the lock holds without renewal (renewed every third of it); default LEASE_SECONDS. */
+  lockSeconds?: number;
   /** Called with the plan once it is made (for the registry's record of a failure). */
   onPlan?: (plan: RolloutPlan) => void;
 }
@@ -251,12 +264,15 @@ export async function deployRollout(runner: Runner, input: RolloutInput, templat
   const app = input.app ?? defaultApp(input.model);
   const kubectl = new Kubectl(runner, { ...targetOf(input), env: options.env ?? input.env });
   await kubectl.preflight();
-  const lock = await acquireDeployLock(kubectl, app, { holder: options.holder, durationSeconds: options.lockSeconds, now: options.now, what: 'deploy' });
+  const lock = await acquireDeployLock(kubectl, app, { holder: options.holder, durationSeconds: options.lockSeconds ?? LEASE_SECONDS, now: options.now, what: 'deploy' });
   try {
     const state = await readClusterState(runner, input);
     const plan = planRollout(input, state.liveColor, templates, state.cluster);
     options.onPlan?.(plan);
-    return await applyRollout(plan, { ...options, env: options.env ?? input.env });
+    const result = await applyRollout(plan, { ...options, env: options.env ?? input.env });
+    const { problem } = lock.renewals();
+    if (problem) result.warnings.push(problem);
+    return result;
   } finally {
     await lock.release();
   }

@@ -2,7 +2,9 @@
 // `<app>-deploy`, taken with `kubectl create` (atomic: the second one gets AlreadyExists)
 // and released with a delete. A lease left by a killed CLI expires after its duration
 // and is then taken over with a `kubectl replace` that carries its resourceVersion, so
-// two deploys racing for an expired lease cannot both win.
+// two deploys racing for an expired lease cannot both win. While the deploy runs, the
+// lease is renewed every third of its duration (a read, then a replace carrying the
+// resourceVersion), so a long rollout keeps it and a killed CLI's lease expires soon.
 import { ConflictError, ToolFailedError } from '../errors.js';
 import { Kubectl, environmentError, kubectlCommands, kubectlMessage, redact } from '../tools/kubectl.js';
 import { obj } from './bluegreen-health.js';
@@ -10,7 +12,10 @@ import { obj } from './bluegreen-health.js';
 export interface DeployLock {
   name: string;
   holder: string;
+  /** Stops the renewals and deletes the lease (only if this deploy still holds it). */
   release(): Promise<void>;
+  /** Renewals so far, and the last renewal problem (the lease was lost or could not be written). */
+  renewals(): { count: number; problem?: string };
 }
 
 /** Kubernetes MicroTime: RFC 3339 with microseconds. */
@@ -22,13 +27,21 @@ export function leaseName(app: string): string {
   return `${app}-deploy`;
 }
 
-function leaseManifest(app: string, holder: string, durationSeconds: number, now: Date, resourceVersion?: string): string {
+function leaseManifest(app: string, holder: string, durationSeconds: number, now: Date, resourceVersion?: string, acquired?: string): string {
   return JSON.stringify({
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
     metadata: { name: leaseName(app), labels: { app, 'app.kubernetes.io/managed-by': 'mlops' }, ...(resourceVersion ? { resourceVersion } : {}) },
-    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now) },
+    spec: { holderIdentity: holder, leaseDurationSeconds: durationSeconds, acquireTime: acquired ?? microTime(now), renewTime: microTime(now) },
   });
+}
+
+/** A held lease lasts this long without renewal: how soon a killed CLI's lease expires. */
+export const LEASE_SECONDS = 60;
+
+/** How often a held lease is renewed: a third of its duration (at least every second). */
+export function renewIntervalMs(durationSeconds: number): number {
+  return Math.max(1000, Math.floor((durationSeconds * 1000) / 3));
 }
 
 function busy(app: string, namespace: string, lease: Record<string, unknown>, what: string): ConflictError {
@@ -50,15 +63,8 @@ export async function acquireDeployLock(kubectl: Kubectl, app: string, options: 
   const { holder, durationSeconds, now } = options;
   const name = leaseName(app);
   const namespace = kubectl.target.namespace;
-  const lock: DeployLock = {
-    name,
-    holder,
-    release: async () => {
-      await kubectl.run(kubectlCommands.deleteLease(kubectl.target, name)).catch(() => undefined);
-    },
-  };
   const created = await kubectl.run(kubectlCommands.create(kubectl.target, leaseManifest(app, holder, durationSeconds, now())));
-  if (created.exitCode === 0) return lock;
+  if (created.exitCode === 0) return heldLock(kubectl, app, options);
   const environment = environmentError(created.stderr, kubectl.target);
   if (environment) throw environment;
   if (!/AlreadyExists/.test(created.stderr)) {
@@ -72,7 +78,54 @@ export async function acquireDeployLock(kubectl: Kubectl, app: string, options: 
   if (!expired) throw busy(app, namespace, lease, options.what);
   const resourceVersion = String(obj(lease.metadata).resourceVersion ?? '');
   const taken = await kubectl.run(kubectlCommands.replace(kubectl.target, leaseManifest(app, holder, durationSeconds, now(), resourceVersion)));
-  if (taken.exitCode === 0) return lock;
+  if (taken.exitCode === 0) return heldLock(kubectl, app, options);
   if (/Conflict|has been modified/.test(taken.stderr)) throw busy(app, namespace, lease, options.what);
   throw new ToolFailedError('kubectl', `cannot take over the expired deploy lock (lease ${name}): ${kubectlMessage(taken.stderr)}`, undefined, redact(taken.stderr));
+}
+
+/** The lock once taken: renewed on a timer until released. */
+function heldLock(kubectl: Kubectl, app: string, options: { holder: string; durationSeconds: number; now: () => Date }): DeployLock {
+  const name = leaseName(app);
+  const state: { count: number; problem?: string; lost: boolean; running?: Promise<void> } = { count: 0, lost: false };
+  const ours = (lease: Record<string, unknown> | undefined) => lease !== undefined && obj(lease.spec).holderIdentity === options.holder;
+  const renew = async () => {
+    const lease = await kubectl.readJson(kubectlCommands.getLease(kubectl.target, name));
+    if (!ours(lease)) {
+      state.lost = true;
+      state.problem = `the deploy lock (lease ${name}) was ${lease ? `taken by ${String(obj(lease!.spec).holderIdentity)}` : 'deleted'} while this deploy ran`;
+      return;
+    }
+    const metadata = obj(lease!.metadata);
+    const acquired = typeof obj(lease!.spec).acquireTime === 'string' ? String(obj(lease!.spec).acquireTime) : undefined;
+    const result = await kubectl.run(kubectlCommands.replace(kubectl.target, leaseManifest(app, options.holder, options.durationSeconds, options.now(), String(metadata.resourceVersion ?? ''), acquired)));
+    if (result.exitCode === 0) {
+      state.count += 1;
+      state.problem = undefined;
+    } else state.problem = `renewing the deploy lock (lease ${name}) failed: ${kubectlMessage(result.stderr)}`;
+  };
+  const timer = setInterval(() => {
+    if (state.lost || state.running) return;
+    state.running = renew()
+      .catch((error: unknown) => {
+        state.problem = `renewing the deploy lock (lease ${name}) failed: ${error instanceof Error ? error.message : String(error)}`;
+      })
+      .finally(() => {
+        state.running = undefined;
+      });
+  }, renewIntervalMs(options.durationSeconds));
+  timer.unref();
+  return {
+    name,
+    holder: options.holder,
+    renewals: () => ({ count: state.count, ...(state.problem ? { problem: state.problem } : {}) }),
+    release: async () => {
+      clearInterval(timer);
+      await state.running;
+      if (state.lost) return;
+      // Never delete a lease another deploy took over after ours expired.
+      const lease = await kubectl.readJson(kubectlCommands.getLease(kubectl.target, name)).catch(() => undefined);
+      if (!ours(lease)) return;
+      await kubectl.run(kubectlCommands.deleteLease(kubectl.target, name)).catch(() => undefined);
+    },
+  };
 }

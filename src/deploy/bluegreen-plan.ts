@@ -3,7 +3,7 @@
 // renderManifests, which reads the templates when none are given.
 import { UsageError } from '../errors.js';
 import { formatCommand, kubectlCommands, type KubectlCommand, type KubectlTarget } from '../tools/kubectl.js';
-import { loadK8sTemplates, renderK8sManifests, workersForCpu, type K8sTemplates, type ManifestValues, type RenderedManifests } from './manifests.js';
+import { loadK8sTemplates, renderK8sManifests, workersForCpu, type FollowRegistry, type K8sTemplates, type ManifestValues, type RenderedManifests } from './manifests.js';
 import { parseDuration } from '../durations.js';
 import { modelContainer, num, obj } from './bluegreen-health.js';
 
@@ -46,6 +46,8 @@ export interface RolloutInput {
   kubectl: string;
   /** Environment for kubectl (KUBECONFIG, ...); kept out of the plan so --json never shows it. */
   env?: Record<string, string | undefined>;
+  /** --follow-registry: pods serve the model's production version from a team registry. */
+  follow?: FollowRegistry;
 }
 
 export type RolloutStepId =
@@ -90,6 +92,8 @@ export interface StepPlan {
    * did not exist.
    */
   cleanup?: KubectlCommand;
+  /** Takes the scale-down mark off the live color when a step before the switch fails after it was written. */
+  unmark?: KubectlCommand;
 }
 
 export interface RolloutPlan extends StepPlan {
@@ -135,6 +139,7 @@ export type RolloutEvent =
 const DEFAULT_PORT = 8000;
 const DEFAULT_REPLICAS = 3;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const SERVICE_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 /** Leaves room for `-green` within the 63 characters of a label value. */
@@ -204,6 +209,14 @@ function validate(input: RolloutInput): Validated {
   if (input.hpa && !(Number.isInteger(input.hpa.min) && Number.isInteger(input.hpa.max) && input.hpa.min >= 1 && input.hpa.max >= input.hpa.min)) {
     throw new UsageError(`--hpa ${input.hpa.min}:${input.hpa.max} is not a replica range`, 'write MIN:MAX with 1 <= MIN <= MAX, e.g. --hpa 2:10');
   }
+  if (input.follow) {
+    if (!/^s3:\/\/[^/\s]+/.test(input.follow.registry)) {
+      throw new UsageError(`--follow-registry needs a team registry on S3, not ${input.follow.registry}`, 'a folder is not reachable from a pod: pass --registry s3://BUCKET/PREFIX (see "Team registry on S3" in the README)');
+    }
+    if (input.follow.secret !== undefined && (!DNS_SUBDOMAIN.test(input.follow.secret) || input.follow.secret.length > 253)) {
+      throw new UsageError(`--s3-secret "${input.follow.secret}" cannot name a Kubernetes Secret`, "lowercase letters, digits, '-' and '.', e.g. --s3-secret mlops-s3");
+    }
+  }
   return { app, port, timeout, keepOldMs, scaleDownDelayMs, cpu, memory, workers };
 }
 
@@ -256,6 +269,7 @@ function manifestValues(input: RolloutInput, valid: Validated, color: Color, rep
     memory: valid.memory,
     workers: valid.workers,
     ...(input.hpa ? { minReplicas: input.hpa.min, maxReplicas: input.hpa.max } : {}),
+    ...(input.follow ? { follow: input.follow } : {}),
   };
 }
 
@@ -303,25 +317,29 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     { id: 'rollout-status', title: `wait for ${deployment} to roll out within ${timeout}`, command: kubectlCommands.rolloutStatus(target, deployment, timeout) },
     { id: 'check-deployment', title: `check ${deployment} reports ${replicas} of ${replicas} replicas ready`, command: kubectlCommands.getDeployment(target, deployment) },
     { id: 'check-pods', title: `check every pod of ${deployment} is Ready`, command: kubectlCommands.getPods(target, { app, color }) },
-    {
-      id: 'switch-service',
-      title: liveColor ? `switch service ${app} from ${liveColor} to ${color}` : `create service ${app} selecting ${color}`,
-      command: kubectlCommands.apply(target, manifests.service),
-    },
   );
+  // The scale-down intent is written before the switch: a deploy cancelled (or killed) at
+  // any moment after the switch leaves the old color marked, and the next deploy or
+  // rollback finishes it. A failure before the switch takes the mark off again (unmark).
+  const markOld = previousDeployment !== undefined && keepOldMs === undefined;
+  if (markOld) {
+    steps.push({
+      id: 'mark-scale-down',
+      title: `record on ${previousDeployment} that it is to be scaled down once the service switches (finished by the next deploy or rollback if this one is cancelled)`,
+      command: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: `+${input.scaleDownDelay ?? '30s'}` } } }),
+    });
+  }
+  steps.push({
+    id: 'switch-service',
+    title: liveColor ? `switch service ${app} from ${liveColor} to ${color}` : `create service ${app} selecting ${color}`,
+    command: kubectlCommands.apply(target, manifests.service),
+  });
   let oldColor: RolloutPlan['oldColor'] = 'none';
   if (previousDeployment) {
     if (keepOldMs === undefined) {
       oldColor = 'scale-to-zero';
       if (scaleDownDelayMs > 0) {
-        steps.push(
-          {
-            id: 'mark-scale-down',
-            title: `record on ${previousDeployment} that it is to be scaled down (finished by the next deploy or rollback if this one is cancelled)`,
-            command: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: `+${input.scaleDownDelay ?? '30s'}` } } }),
-          },
-          { id: 'scale-down-delay', title: `keep ${previousDeployment} running for ${input.scaleDownDelay ?? '30s'} while endpoints update`, waitMs: scaleDownDelayMs },
-        );
+        steps.push({ id: 'scale-down-delay', title: `keep ${previousDeployment} running for ${input.scaleDownDelay ?? '30s'} while endpoints update`, waitMs: scaleDownDelayMs });
       }
       steps.push({
         id: 'scale-old',
@@ -340,6 +358,7 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     ? [`${liveColor} is live; ${input.model} ${input.version} goes to ${color} and the service switches once it is ready`]
     : [`no service ${app} in namespace ${input.namespace} yet: first deploy, to ${color}`];
   if (inactive) notes.push(`${deployment} exists (${String(modelContainer(obj(obj(obj(inactive.spec).template).spec)).image)}); a failure before the switch puts it back exactly as it is`);
+  if (input.follow) notes.push(`the pods follow ${input.follow.registry}: they serve the production version of ${input.model} and reload on each promote, without a new image${input.follow.secret ? `; S3 credentials from the Secret ${input.follow.secret}` : '; no --s3-secret: the pods need another way to S3 credentials (a workload identity / IAM role)'}`);
   if (input.hpa) notes.push(`the HorizontalPodAutoscaler ${deployment} owns the replica count (${input.hpa.min} to ${input.hpa.max})`);
   return {
     kind: 'deploy',
@@ -353,6 +372,7 @@ export function planRollout(input: RolloutInput, liveColor: Color | undefined, t
     replicas,
     timeout,
     steps,
+    ...(markOld && previousDeployment ? { unmark: kubectlCommands.patchDeployment(target, previousDeployment, { metadata: { annotations: { [SCALE_DOWN_ANNOTATION]: null } } }) } : {}),
     cleanup: inactive
       ? kubectlCommands.replace(target, restorable(inactive, typeof pending === 'string' ? { replicas: 0, dropAnnotation: SCALE_DOWN_ANNOTATION } : {}))
       : kubectlCommands.deleteDeployment(target, deployment),

@@ -23,6 +23,8 @@ export interface AssembleContextOptions {
   platforms: readonly string[];
   /** Dockerfile template; packageRoot/templates/Dockerfile by default. */
   dockerfileTemplate?: string;
+  /** No model: registry/ stays empty and the CMD serves NAME from $MLOPS_REGISTRY (build --no-model). */
+  noModel?: boolean;
 }
 
 export interface BuildContext {
@@ -74,13 +76,17 @@ export async function assembleContext(options: AssembleContextOptions): Promise<
     for (const path of skipped) dropped.push({ path: relative(packageRoot, path), bytes: await treeSize(path) });
   }
 
-  await options.exportModel(join(dir, CONTEXT_REGISTRY_DIR));
-  // The reference rows, the registering machine's paths and people's names stay out.
-  await sanitizeExportedRegistry(join(dir, CONTEXT_REGISTRY_DIR));
+  if (options.noModel) {
+    await mkdir(join(dir, CONTEXT_REGISTRY_DIR), { recursive: true });
+  } else {
+    await options.exportModel(join(dir, CONTEXT_REGISTRY_DIR));
+    // The reference rows, the registering machine's paths and people's names stay out.
+    await sanitizeExportedRegistry(join(dir, CONTEXT_REGISTRY_DIR));
+  }
 
   const template = options.dockerfileTemplate ?? join(packageRoot, 'templates', 'Dockerfile');
   const dockerfile = join(dir, 'Dockerfile');
-  await writeFile(dockerfile, renderDockerfile(await readText(template, 'Dockerfile template'), options.model));
+  await writeFile(dockerfile, renderDockerfile(await readText(template, 'Dockerfile template'), options.model, { noModel: options.noModel === true }));
 
   // Files keep their owner's modes from the registry and node_modules; the image runs as
   // an unprivileged user, so everything must be world-readable (and nothing writable).
@@ -97,12 +103,25 @@ export async function assembleContext(options: AssembleContextOptions): Promise<
 }
 
 /** The template with NAME@VERSION in place of {{MODEL}} (comment lines are left as written). */
-export function renderDockerfile(template: string, model: ContextModel): string {
+export function renderDockerfile(template: string, model: ContextModel, options: { noModel?: boolean } = {}): string {
   if (!template.includes(MODEL_PLACEHOLDER)) {
     throw new UsageError(
       `the Dockerfile template does not name the model (${MODEL_PLACEHOLDER})`,
       `put ${MODEL_PLACEHOLDER} where mlops serve takes NAME@VERSION in the CMD line`,
     );
+  }
+  if (options.noModel) {
+    // serve NAME follows production in the registry named by MLOPS_REGISTRY (or the
+    // Deployment's own command, which names it): no baked registry, no --no-watch.
+    return template
+      .split('\n')
+      .filter((line) => !/^\s*COPY\s+registry\//.test(line))
+      .map((line) =>
+        line.trimStart().startsWith('#')
+          ? line
+          : line.split(MODEL_PLACEHOLDER).join(model.name).replace(/"--registry",\s*"\/app\/registry",\s*/, '').replace(/,\s*"--no-watch"/, ''),
+      )
+      .join('\n');
   }
   return template
     .split('\n')

@@ -14,10 +14,9 @@ import { formatPlan, planRollout, type RolloutEvent, type RolloutInput, type Rol
 import { readClusterState } from './bluegreen-health.js';
 import { deployRollout } from './bluegreen-apply.js';
 import { randomUUID } from 'node:crypto';
-import { parseDuration } from '../durations.js';
 import { ToolFailedError, ToolMissingError } from '../errors.js';
 import { buildImage, imagePlanCommands, planImage, type ImageEvent, type ImagePlan, type ImageResult } from './image.js';
-import { loadK8sTemplates } from './manifests.js';
+import { loadK8sTemplates, type FollowRegistry } from './manifests.js';
 
 /** The mlops package itself: copied into the image's build context. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -42,6 +41,8 @@ export interface DeployInput {
   templatesDir?: string;
   timeout: string;
   keepOld?: string;
+  /** --follow-registry: a model-less image whose pods serve NAME from the team registry. */
+  follow?: FollowRegistry;
   dockerBin: string;
   kubectlBin: string;
   env: Record<string, string | undefined>;
@@ -82,11 +83,15 @@ function rolloutInput(input: DeployInput, image: string): RolloutInput {
     sha256: input.record.artifact.sha256,
     kubectl: input.kubectlBin,
     env: input.env,
+    ...(input.follow ? { follow: input.follow } : {}),
   };
 }
 
 /** What `mlops build` needs: no namespace, no kubectl, no cluster. */
-export type BuildInput = Pick<DeployInput, 'registry' | 'record' | 'image' | 'push' | 'baseImage' | 'platform' | 'dockerBin' | 'env' | 'mlopsVersion' | 'now'>;
+export type BuildInput = Pick<DeployInput, 'registry' | 'record' | 'image' | 'push' | 'baseImage' | 'platform' | 'dockerBin' | 'env' | 'mlopsVersion' | 'now'> & {
+  /** `build --no-model` (and deploy --follow-registry): mlops alone; the pod reads the model from the team registry. */
+  noModel?: boolean;
+};
 
 /** What both the plan and the build need to know about the image. */
 function imageOptions(input: BuildInput) {
@@ -98,6 +103,8 @@ function imageOptions(input: BuildInput) {
     baseImage: input.baseImage,
     created: input.now(),
     mlopsVersion: input.mlopsVersion,
+    // deploy --follow-registry builds the model-less image too.
+    ...(input.noModel || (input as Partial<DeployInput>).follow ? { noModel: true } : {}),
   };
 }
 
@@ -219,7 +226,6 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
     reference = image.digest ? `${image.plan.repository}@${image.digest}` : image.image;
   }
   const templates = await loadK8sTemplates(input.templatesDir);
-  const seconds = (text: string | undefined, fallback: number) => Math.ceil((parseDuration(text ?? '') ?? fallback) / 1000);
   let color = 'none';
   try {
     const rollout = await deployRollout(runner, rolloutInput(input, reference), templates, {
@@ -229,7 +235,6 @@ export async function runDeploy(runner: Runner, input: DeployInput, onEvent: (ev
       signal,
       holder: `${input.user}: mlops deploy ${input.record.name} ${input.record.version} (${randomUUID().slice(0, 8)})`,
       now: input.now,
-      lockSeconds: seconds(input.timeout, 300_000) + seconds(input.scaleDownDelay, 30_000) + seconds(input.keepOld, 0) + 120,
       onPlan: (plan) => {
         color = plan.color;
       },

@@ -41,6 +41,8 @@ export interface ImagePlanOptions {
   contextDir?: string;
   /** Where docker writes the image ID (an --iidfile path, outside the context). */
   iidFile?: string;
+  /** mlops without the model (build --no-model, deploy --follow-registry); the tag defaults to 'follow'. */
+  noModel?: boolean;
 }
 
 export interface ImagePlan {
@@ -71,8 +73,20 @@ export const LABELS = {
   mlopsVersion: 'io.mlops.version',
 } as const;
 
-export function imageLabels(options: Pick<ImagePlanOptions, 'model' | 'created' | 'source' | 'mlopsVersion'>): Record<string, string> {
+export function imageLabels(options: Pick<ImagePlanOptions, 'model' | 'created' | 'source' | 'mlopsVersion' | 'noModel'>): Record<string, string> {
   const { model } = options;
+  if (options.noModel) {
+    // No version is baked in: the pod serves whatever the registry's production is.
+    const labels: Record<string, string> = {
+      [LABELS.title]: model.name,
+      [LABELS.created]: options.created.toISOString(),
+      [LABELS.description]: `${model.name} served by mlops from its team registry (no model in the image)`,
+      [LABELS.modelName]: model.name,
+    };
+    if (options.source) labels[LABELS.source] = options.source;
+    if (options.mlopsVersion) labels[LABELS.mlopsVersion] = options.mlopsVersion;
+    return labels;
+  }
   const labels: Record<string, string> = {
     [LABELS.title]: model.name,
     [LABELS.version]: model.version,
@@ -95,7 +109,7 @@ export function platformsOf(platform: string): string[] {
 }
 
 export function planImage(options: ImagePlanOptions): ImagePlan {
-  const ref = parseImageRef(options.image, options.model.version);
+  const ref = parseImageRef(options.image, options.noModel ? 'follow' : options.model.version);
   if (options.platform !== undefined) platformsOf(options.platform);
   const image = formatImageRef(ref);
   const contextDir = options.contextDir ?? CONTEXT_PLACEHOLDER;
@@ -182,6 +196,7 @@ export async function buildImage(options: BuildImageOptions): Promise<ImageResul
       model: options.model,
       exportModel: options.exportModel,
       platforms,
+      ...(options.noModel ? { noModel: true } : {}),
     });
     onEvent?.({
       type: 'image-context',

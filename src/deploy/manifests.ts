@@ -2,7 +2,7 @@
 // parsed as YAML and values go into its nodes, so no value can change the YAML's shape.
 import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { isMap, isScalar, parseDocument, visit, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, parseDocument, visit, type YAMLMap } from 'yaml';
 import { UsageError, messageOf } from '../errors.js';
 
 /** templates/k8s/ of the installed package: src/deploy/ and dist/deploy/ both sit two levels down. */
@@ -51,6 +51,55 @@ export interface ManifestValues {
   /** With --hpa MIN:MAX. */
   minReplicas?: number;
   maxReplicas?: number;
+  /** --follow-registry: the pods serve NAME from this registry, following production. */
+  follow?: FollowRegistry;
+}
+
+/** How a pod follows a team registry instead of carrying the model (--follow-registry). */
+export interface FollowRegistry {
+  /** s3://BUCKET/PREFIX: a folder is not reachable from a pod. */
+  registry: string;
+  /** The Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (its values never appear here). */
+  secret?: string;
+  /** Plain settings passed as env: AWS_ENDPOINT_URL_S3, AWS_REGION, MLOPS_S3_PATH_STYLE (when set). */
+  env: Record<string, string>;
+}
+
+/** The S3 settings a following pod gets from the deploying environment, when set there. */
+export const FOLLOW_ENV_NAMES = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'MLOPS_S3_PATH_STYLE'] as const;
+/** The keys read from the --s3-secret Secret. */
+export const FOLLOW_SECRET_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+
+/** serve's argv in a following pod: NAME (its production version), watched, from the registry. */
+export function followCommand(model: string, follow: FollowRegistry, port: number, workers: number): string[] {
+  return ['node', '/app/bin/mlops', 'serve', model, '--registry', follow.registry, '--host', '0.0.0.0', '--port', String(port), '--workers', String(workers)];
+}
+
+/**
+ * The Deployment of a following pod: the model container runs serve against the team
+ * registry (no --no-watch: promotions reload), with the S3 credentials by secretKeyRef
+ * and the endpoint settings as plain env. Applied to the parsed document, so a team's
+ * own template gets it too.
+ */
+function withFollow(deployment: string, values: ManifestValues): string {
+  const follow = values.follow;
+  if (!follow) return deployment;
+  const doc = parseDocument(deployment);
+  const containers = doc.getIn(['spec', 'template', 'spec', 'containers']);
+  if (!isSeq(containers) || containers.items.length === 0) {
+    throw new UsageError('the deployment template has no containers to run serve in', 'keep spec.template.spec.containers in deployment.yaml');
+  }
+  const model = containers.items.find((item) => isMap(item) && item.get('name') === 'model') ?? containers.items[0];
+  if (!isMap(model)) throw new UsageError('the deployment template\'s container is not a map', 'keep spec.template.spec.containers in deployment.yaml');
+  model.set('command', doc.createNode(followCommand(values.model, follow, values.port, values.workers)));
+  const env: Array<Record<string, unknown>> = [];
+  if (follow.secret) {
+    for (const key of FOLLOW_SECRET_KEYS) env.push({ name: key, valueFrom: { secretKeyRef: { name: follow.secret, key } } });
+  }
+  for (const [name, value] of Object.entries(follow.env).sort(([a], [b]) => a.localeCompare(b))) env.push({ name, value });
+  if (env.length > 0) model.set('env', doc.createNode(env));
+  doc.setIn(['metadata', 'annotations', 'mlops.dev/follows'], follow.registry);
+  return doc.toString({ lineWidth: 0 });
 }
 
 /** serve's worker count for a CPU limit: whole cores, at least one (500m -> 1, 2.5 -> 2). */
@@ -167,7 +216,7 @@ export function renderK8sManifests(values: ManifestValues, templates: K8sTemplat
     maxReplicas: values.maxReplicas,
   };
   return {
-    deployment: renderTemplate(templates.deployment, record, 'deployment.yaml'),
+    deployment: withFollow(renderTemplate(templates.deployment, record, 'deployment.yaml'), values),
     service: renderTemplate(templates.service, record, 'service.yaml'),
     podDisruptionBudget: renderTemplate(templates.podDisruptionBudget, record, 'poddisruptionbudget.yaml'),
     ...(values.maxReplicas !== undefined ? { hpa: renderTemplate(templates.hpa, record, 'hpa.yaml') } : {}),

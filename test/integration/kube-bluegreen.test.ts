@@ -113,7 +113,8 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
     expect(greenReady).toBeDefined();
     expect(greenReady!.seq).toBeLessThan(switchChange!.seq);
 
-    // Before the switch nothing wrote to blue or to the service; blue kept all its replicas.
+    // Before the switch the service was untouched and blue only got its scale-down mark
+    // (the intent, written just before the switch); blue kept all its replicas.
     const switchRequest = fake.requests.find((request) => request.seq === switchChange!.cause)!;
     expect(switchRequest).toMatchObject({ method: 'PATCH', path: SERVICE_PATH, contentType: 'application/strategic-merge-patch+json' });
     const writesBefore = fake.requests.slice(requestStart).filter((request) => request.method !== 'GET' && request.seq < switchRequest.seq);
@@ -121,11 +122,14 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
       `POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
       `POST /apis/apps/v1/namespaces/${NS}/deployments`,
       `POST /apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`,
+      `PATCH ${deploymentPath('blue')}`,
     ]);
-    expect(changes.filter((change) => change.name === `${APP}-blue` && change.seq < switchChange!.seq)).toEqual([]);
+    expect(writesBefore[3]).toMatchObject({ body: { metadata: { annotations: { 'mlops.dev/scale-down-at': expect.any(String) } } } });
+    expect(writesBefore[3]!.body).not.toHaveProperty('spec');
+    expect(changes.filter((change) => change.name === `${APP}-blue` && change.seq < switchChange!.seq).map((change) => (change.object.spec as { replicas: number }).replicas)).toEqual([2]);
 
     // After it, blue is scaled to zero (kept for rollback), its scale-down mark dropped in the same write.
-    const blueScaled = fake.requests.slice(requestStart).find((request) => request.path === deploymentPath('blue') && request.method === 'PATCH');
+    const blueScaled = fake.requests.slice(requestStart).filter((request) => request.path === deploymentPath('blue') && request.method === 'PATCH')[1];
     expect(blueScaled).toMatchObject({ method: 'PATCH', body: { spec: { replicas: 0 } } });
     expect(blueScaled!.seq).toBeGreaterThan(switchRequest.seq);
     expect(spec(fake.get('deployments', NS, `${APP}-blue`)).replicas).toBe(0);

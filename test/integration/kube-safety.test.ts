@@ -143,7 +143,8 @@ describe.skipIf(!available && !required)('deploys that never lose the way back (
     await deploy('1', { replicas: 2 });
     const abort = new AbortController();
     const cancelled = deploy('2', { scaleDownDelay: '10m' }, { signal: abort.signal });
-    await until('the scale-down mark on blue', () => annotations(deployment('blue'))['mlops.dev/scale-down-at'] !== undefined);
+    await until('the switch to green', () => liveColor() === 'green');
+    expect(annotations(deployment('blue'))['mlops.dev/scale-down-at']).toBe('+10m');
     abort.abort();
     const result = await cancelled;
     expect(result).toMatchObject({ color: 'green', oldColor: 'kept' });

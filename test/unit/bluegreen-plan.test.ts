@@ -61,22 +61,29 @@ describe('planRollout', () => {
       ['rollout-status', ['rollout', 'status', 'deployment/mlops-fraud-green', ...scope, '--timeout=300s']],
       ['check-deployment', ['get', 'deployment', 'mlops-fraud-green', ...scope, '-o', 'json']],
       ['check-pods', ['get', 'pods', '--selector', 'app=mlops-fraud,color=green', ...scope, '-o', 'json']],
-      ['switch-service', ['apply', '-f', '-', ...scope]],
       ['mark-scale-down', ['patch', 'deployment', 'mlops-fraud-blue', ...scope, '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":"+30s"}}}']],
+      ['switch-service', ['apply', '-f', '-', ...scope]],
       ['scale-down-delay', undefined],
       ['scale-old', ['patch', 'deployment', 'mlops-fraud-blue', ...scope, '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":null}},"spec":{"replicas":0}}']],
     ]);
     expect(plan.steps[5 + 1]?.waitMs).toBe(30_000);
     // The Deployment goes with its PodDisruptionBudget in one apply.
     expect(plan.steps[0]?.command?.input).toBe(`${plan.manifests.deployment.trimEnd()}\n---\n${plan.manifests.podDisruptionBudget.trimEnd()}\n`);
-    expect(plan.steps[4]?.command?.input).toBe(plan.manifests.service);
+    expect(plan.steps[5]?.command?.input).toBe(plan.manifests.service);
     expect((parse(plan.manifests.service) as Manifest).spec.selector).toEqual({ app: 'mlops-fraud', color: 'green' });
+    // A failure before the switch takes the scale-down mark off the live color again.
+    expect(plan.unmark?.args).toEqual(['patch', 'deployment', 'mlops-fraud-blue', ...scope, '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":null}}}']);
   });
 
-  it('never names the live color before the switch', () => {
+  it('before the switch, names the live color only to mark its scale-down intent', () => {
     const plan = planRollout(input, 'green', templates);
     const switchAt = plan.steps.findIndex((step) => step.id === 'switch-service');
     for (const step of plan.steps.slice(0, switchAt)) {
+      if (step.id === 'mark-scale-down') {
+        expect(step.command?.args.slice(-1)[0]).toBe('{"metadata":{"annotations":{"mlops.dev/scale-down-at":"+30s"}}}');
+        expect(switchAt - plan.steps.indexOf(step)).toBe(1);
+        continue;
+      }
       expect(JSON.stringify(step.command)).not.toContain('mlops-fraud-green');
     }
     expect(JSON.stringify(plan.cleanup)).not.toContain('green');

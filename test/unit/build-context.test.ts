@@ -366,4 +366,12 @@ describe('platforms and the template', () => {
     expect(rendered).not.toMatch(/^\s*RUN\b/m);
     expect(() => renderDockerfile('FROM node:20-slim\nCMD ["node"]\n', model)).toThrow(/\{\{MODEL\}\}/);
   });
+
+  it('renders the model-less template (build --no-model): no registry copied, serve NAME from $MLOPS_REGISTRY, watching', async () => {
+    const rendered = renderDockerfile(await readFile(TEMPLATE, 'utf8'), model, { noModel: true });
+    expect(rendered).not.toMatch(/^\s*COPY\s+registry\//m);
+    expect(rendered).toMatch(/^COPY app\/ \/app\/$/m);
+    expect(rendered).toMatch(/^CMD \["node", "\/app\/bin\/mlops", "serve", "fraud", "--host", "0\.0\.0\.0", "--port", "8000"\]$/m);
+    expect(rendered).not.toMatch(/^CMD .*(--no-watch|\/app\/registry|v1\.0\.0)/m);
+  });
 });

@@ -219,12 +219,14 @@ describe('a blue-green deploy through a recording runner', () => {
       [k, 'rollout', 'status', 'deployment/mlops-fraud-green', '--namespace', 'ml', '--timeout=120s'],
       [k, 'get', 'deployment', 'mlops-fraud-green', '--namespace', 'ml', '-o', 'json'],
       [k, 'get', 'pods', '--selector', 'app=mlops-fraud,color=green', '--namespace', 'ml', '-o', 'json'],
+      // The scale-down intent goes on the old color just before the switch.
+      [k, 'patch', 'deployment', 'mlops-fraud-blue', '--namespace', 'ml', '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":"+0"}}}'],
       [k, 'apply', '-f', '-', '--namespace', 'ml'],
       [k, 'patch', 'deployment', 'mlops-fraud-blue', '--namespace', 'ml', '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":null}},"spec":{"replicas":0}}'],
     ]);
     expect(runner.calls[0]?.options.input).toContain(plan.manifests.deployment.trimEnd());
     expect(runner.calls[0]?.options.input).toContain('kind: PodDisruptionBudget');
-    expect(runner.calls[4]?.options.input).toBe(plan.manifests.service);
+    expect(runner.calls[5]?.options.input).toBe(plan.manifests.service);
     expect(runner.calls.every((call) => call.options.env?.KUBECONFIG === '/tmp/kc')).toBe(true);
     expect(result).toMatchObject({ color: 'green', previousColor: 'blue', deployment: 'mlops-fraud-green', service: 'mlops-fraud', oldColor: 'scaled-to-zero', warnings: [] });
     expect(events.filter((event) => event.type === 'step').map((event) => event.step)).toEqual(plan.steps.map((step) => step.id));
@@ -270,6 +272,8 @@ describe('a blue-green deploy through a recording runner', () => {
     const runner = new RecordingRunner()
       .on(['get', 'deployment'], { stdout: readyDeployment('blue') })
       .on(['get', 'pods'], { stdout: readyPods() })
+      // The scale-down mark (before the switch) lands; the scale-down after it fails.
+      .on(['patch', 'deployment'], { stdout: '' }, 1)
       .on(['patch', 'deployment'], { exitCode: 1, stderr: 'Error from server (NotFound): deployments.apps "mlops-fraud-green" not found\n' });
     const result = await applyRollout(plan, { runner });
     expect(result.color).toBe('blue');
@@ -307,9 +311,10 @@ describe('rollback through a recording runner', () => {
       .on(['get', 'pods'], { stdout: readyPods('registry.example.com/fraud:2', 3) });
     const result = await rollbackRollout(runner, { model: 'fraud', namespace: 'ml', kubectl: 'kubectl', context: 'prod-eu' });
     const scope = ['--namespace', 'ml', '--context', 'prod-eu'];
-    // The deploy lock is taken first and released last.
+    // The deploy lock is taken first and released last: the release reads the lease first
+    // and deletes it only if this rollback still holds it (here the runner shows none).
     expect(runner.commands[1]).toEqual(['kubectl', 'create', '-f', '-', ...scope]);
-    expect(runner.commands.at(-1)).toEqual(['kubectl', 'delete', 'lease', 'mlops-fraud-deploy', ...scope, '--ignore-not-found', '--wait=false']);
+    expect(runner.commands.at(-1)).toEqual(['kubectl', 'get', 'lease', 'mlops-fraud-deploy', ...scope, '-o', 'json']);
     expect(runner.commands.slice(5, -1)).toEqual([
       ['kubectl', 'scale', 'deployment/mlops-fraud-blue', '--replicas=3', ...scope],
       ['kubectl', 'rollout', 'status', 'deployment/mlops-fraud-blue', ...scope, '--timeout=300s'],

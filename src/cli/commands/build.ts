@@ -15,8 +15,9 @@ export const buildCommand: CommandDef = {
     { flags: '--push', description: 'push the image (docker login first); prints REPO@sha256:... for deploy --skip-build' },
     { flags: '--base-image <image>', description: 'base image for the Dockerfile [default: node:20-slim]' },
     { flags: '--platform <platform>', description: 'docker build --platform, e.g. linux/amd64' },
+    { flags: '--no-model', description: 'mlops alone, for deploy --follow-registry: the container serves NAME from $MLOPS_REGISTRY (tag defaults to follow)' },
   ],
-  examples: ['mlops build fraud --image ghcr.io/acme/fraud --push', 'mlops build fraud@v1.2.0 --image ghcr.io/acme/fraud:v1.2.0'],
+  examples: ['mlops build fraud --image ghcr.io/acme/fraud --push', 'mlops build fraud@v1.2.0 --image ghcr.io/acme/fraud:v1.2.0', 'mlops build fraud --no-model --image ghcr.io/acme/mlops --push'],
   async run(ctx, [refText], options) {
     if (!options.image) throw new UsageError('--image REPO[:TAG] is required', 'e.g. --image ghcr.io/acme/fraud (the tag defaults to the model version)');
     const { runBuild } = await import('../../deploy/deploy.js');
@@ -36,6 +37,7 @@ export const buildCommand: CommandDef = {
           push: Boolean(options.push),
           baseImage: options.baseImage as string | undefined,
           platform: options.platform as string | undefined,
+          ...(options.model === false ? { noModel: true } : {}),
           dockerBin: ctx.settings.docker ?? 'docker',
           env: { ...ctx.env },
           mlopsVersion: MLOPS_VERSION,

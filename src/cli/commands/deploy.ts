@@ -49,6 +49,8 @@ export const deployCommand: CommandDef = {
     { flags: '--timeout <duration>', description: 'how long the rollout may take', default: '300s' },
     { flags: '--keep-old <duration>', description: 'keep the old color running this long, then delete it (0: delete at once; default: scale it to zero and keep it for rollback)' },
     { flags: '--output <dir>', description: 'also write the rendered manifests here (GitOps)' },
+    { flags: '--follow-registry', description: 'pods serve the production version from the team registry (--registry s3://...) and reload on each promote; the image carries no model' },
+    { flags: '--s3-secret <name>', description: 'with --follow-registry: the Kubernetes Secret holding AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for the pods' },
     { flags: '--dry-run', description: 'print every docker and kubectl command and the manifests; touch nothing' },
   ],
   examples: [
@@ -58,6 +60,7 @@ export const deployCommand: CommandDef = {
     'mlops deploy fraud --image ghcr.io/acme/fraud --output k8s/ --dry-run',
     'mlops deploy fraud@v1.2.0 --skip-build --image ghcr.io/acme/fraud@sha256:4f0c...',
     'mlops deploy fraud --image ghcr.io/acme/fraud --push --hpa 2:10 --cpu 2 --memory 2Gi',
+    'mlops deploy fraud --registry s3://team-models/registry --follow-registry --s3-secret mlops-s3 --image ghcr.io/acme/mlops --push',
   ],
   async run(ctx: Ctx, [refText], options) {
     if (!options.image) throw new UsageError('--image REPO[:TAG] is required', 'e.g. --image ghcr.io/acme/fraud (the tag defaults to the model version)');
@@ -72,7 +75,20 @@ export const deployCommand: CommandDef = {
         ? resolve(ctx.registryDir, config.templates)
         : undefined;
     const { name, ref } = parseModelRef(refText!);
+    if (options.s3Secret && !options.followRegistry) throw new UsageError('--s3-secret only goes with --follow-registry', 'add --follow-registry, or drop --s3-secret (a baked image needs no S3 access)');
+    if (options.followRegistry && ref !== undefined) {
+      throw new UsageError(`--follow-registry serves the production version of ${name}, not ${ref}`, `deploy ${name} without @VERSION (promote ${name}@${ref} first), or drop --follow-registry to bake ${ref} into the image`);
+    }
     const record = await registry.resolve(name, ref ?? 'production');
+    const { FOLLOW_ENV_NAMES } = await import('../../deploy/manifests.js');
+    const follow = options.followRegistry
+      ? {
+          registry: ctx.registryDir,
+          ...(options.s3Secret ? { secret: String(options.s3Secret) } : {}),
+          // Only the endpoint settings: credentials reach the pod through the Secret, never here.
+          env: Object.fromEntries(FOLLOW_ENV_NAMES.flatMap((key) => (ctx.env[key] ? [[key, ctx.env[key]!]] : []))),
+        }
+      : undefined;
     const input = {
       registry,
       record,
@@ -91,6 +107,7 @@ export const deployCommand: CommandDef = {
       ...(templatesDir ? { templatesDir } : {}),
       timeout: String(options.timeout),
       keepOld: options.keepOld as string | undefined,
+      ...(follow ? { follow } : {}),
       dockerBin: ctx.settings.docker ?? 'docker',
       kubectlBin: ctx.settings.kubectl ?? 'kubectl',
       env: { ...ctx.env },
