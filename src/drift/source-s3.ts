@@ -135,8 +135,7 @@ export class S3Object implements ByteSource {
   stream(options: { start?: number; end?: number; chunkSize?: number } = {}): Readable {
     const start = options.start ?? 0;
     const range = options.end !== undefined ? `bytes=${start}-${options.end}` : start > 0 ? `bytes=${start}-` : undefined;
-    const self = this;
-    async function* body(): AsyncGenerator<Buffer> {
+    async function* body(self: S3Object): AsyncGenerator<Buffer> {
       let out: import('@aws-sdk/client-s3').GetObjectCommandOutput;
       try {
         out = await self.send((s) => new s.GetObjectCommand({ Bucket: self.bucket, Key: self.key, ...(range ? { Range: range } : {}) }));
@@ -152,7 +151,7 @@ export class S3Object implements ByteSource {
         stream.destroy();
       }
     }
-    return Readable.from(body(), { objectMode: false, highWaterMark: options.chunkSize ?? 64 * 1024 });
+    return Readable.from(body(this), { objectMode: false, highWaterMark: options.chunkSize ?? 64 * 1024 });
   }
 }
 
@@ -230,8 +229,7 @@ export class S3Prefix implements ByteSource {
   }
 
   stream(options: { start?: number; end?: number; chunkSize?: number } = {}): Readable {
-    const self = this;
-    async function* body(): AsyncGenerator<Buffer> {
+    async function* body(self: S3Prefix): AsyncGenerator<Buffer> {
       const start = options.start ?? 0;
       const end = options.end ?? Infinity;
       for (const part of await self.list()) {
@@ -241,6 +239,6 @@ export class S3Prefix implements ByteSource {
         for await (const chunk of part.object.stream({ start: from, end: to, chunkSize: options.chunkSize })) yield chunk as Buffer;
       }
     }
-    return Readable.from(body(), { objectMode: false, highWaterMark: options.chunkSize ?? 64 * 1024 });
+    return Readable.from(body(this), { objectMode: false, highWaterMark: options.chunkSize ?? 64 * 1024 });
   }
 }

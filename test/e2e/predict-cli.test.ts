@@ -165,8 +165,8 @@ describe('mlops predict on 1M rows', () => {
       const block = `${lines.slice(1).join('\n')}\n`;
       const out = createWriteStream(join(dir, 'big.csv'));
       out.write(`${lines[0]}\n`);
-      for (let i = 0; i < 500; i++) if (!out.write(block)) await new Promise((r) => out.once('drain', r));
-      await new Promise((r) => out.end(r));
+      for (let i = 0; i < 500; i++) if (!out.write(block)) await new Promise<void>((r) => out.once('drain', () => r()));
+      await new Promise<void>((r) => out.end(() => r()));
       const child = execa('node', [BIN, 'predict', 'fraud@v1.0.0', '--input', join(dir, 'big.csv'), '--output', join(dir, 'big-preds.csv'), '--json'], { cwd: dir, env, extendEnv: true, reject: false });
       let peakKb = 0;
       const poll = setInterval(() => {
