@@ -1,15 +1,15 @@
 // mlops list [NAME]: versions as a table, or the full records with --json.
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 import { validateName } from '../../registry/names.js';
 import { keyMetrics, openRegistry, statusText } from './registry-support.js';
 
-export const listCommand: CommandDef = {
+export const listCommand = defineCommand({
   name: 'list',
   summary: 'list models and their versions',
   arguments: [{ name: 'name', description: 'only this model' }],
   options: [{ flags: '--status <status>', description: 'only versions with this status', choices: ['staging', 'production', 'archived'] }],
   examples: ['mlops list', 'mlops list fraud', 'mlops list --status production --json'],
-  async run(ctx, [name], options) {
+  async run(ctx, { name }, options) {
     const registry = await openRegistry(ctx);
     const names = name ? [validateName(name)] : await registry.listModels();
     let records = (await Promise.all(names.map((n) => (name ? registry.requireModel(n) : registry.listVersions(n))))).flat();
@@ -36,4 +36,4 @@ export const listCommand: CommandDef = {
       ],
     );
   },
-};
+});
