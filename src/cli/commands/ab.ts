@@ -1,7 +1,7 @@
 // mlops ab report: per-variant counts and metrics from the prediction log and feedback,
 // the difference with a confidence interval, a p-value and a plain verdict.
 import { resolve } from 'node:path';
-import { numberFlag, type CommandDef } from '../command.js';
+import { defineCommand, numberFlag, type CommandDef } from '../command.js';
 
 const pct = (x: number | undefined) => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
@@ -9,7 +9,7 @@ export const abCommand: CommandDef = {
   name: 'ab',
   summary: 'A/B test analysis',
   subcommands: [
-    {
+    defineCommand({
       name: 'report',
       summary: 'compare the variants of an A/B test from the prediction log and feedback',
       options: [
@@ -22,9 +22,9 @@ export const abCommand: CommandDef = {
       async run(ctx, _args, options) {
         const alpha = numberFlag(options.alpha, '--alpha', { min: 1e-9, max: 0.5, example: '0.05' });
         const { analyzeExperiment } = await import('../../experiment/index.js');
-        const report = await analyzeExperiment(resolve(ctx.cwd, String(options.log)), {
-          experiment: options.experiment as string | undefined,
-          control: options.control as string | undefined,
+        const report = await analyzeExperiment(resolve(ctx.cwd, options.log), {
+          experiment: options.experiment,
+          control: options.control,
           alpha,
         });
         if (ctx.ui.json) return ctx.ui.printJson(report);
@@ -66,6 +66,6 @@ export const abCommand: CommandDef = {
         }
         ui.out(ui.c.bold(`verdict: ${report.verdict}`));
       },
-    },
+    }),
   ],
 };

@@ -2,11 +2,11 @@
 // cluster and no kubeconfig (a CI job that builds, and another that deploys the digest).
 import { UsageError } from '../../errors.js';
 import { parseModelRef } from '../../registry/names.js';
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 import { openRegistry } from './registry-support.js';
 import { MLOPS_VERSION } from '../../version.js';
 
-export const buildCommand: CommandDef = {
+export const buildCommand = defineCommand({
   name: 'build',
   summary: 'build (and push) the serving image of a model version; needs docker, not a cluster',
   arguments: [{ name: 'model', description: 'NAME or NAME@VERSION (default: the production version)', required: true }],
@@ -18,11 +18,11 @@ export const buildCommand: CommandDef = {
     { flags: '--no-model', description: 'mlops alone, for deploy --follow-registry: the container serves NAME from $MLOPS_REGISTRY (tag defaults to follow)' },
   ],
   examples: ['mlops build fraud --image ghcr.io/acme/fraud --push', 'mlops build fraud@v1.2.0 --image ghcr.io/acme/fraud:v1.2.0', 'mlops build fraud --no-model --image ghcr.io/acme/mlops --push'],
-  async run(ctx, [refText], options) {
+  async run(ctx, { model: refText }, options) {
     if (!options.image) throw new UsageError('--image REPO[:TAG] is required', 'e.g. --image ghcr.io/acme/fraud (the tag defaults to the model version)');
     const { runBuild } = await import('../../deploy/deploy.js');
     const registry = await openRegistry(ctx);
-    const { name, ref } = parseModelRef(refText!);
+    const { name, ref } = parseModelRef(refText);
     const record = await registry.resolve(name, ref ?? 'production');
     const spinner = await ctx.ui.spinner(`building ${record.name} ${record.version}`);
     const abort = new AbortController();
@@ -33,10 +33,10 @@ export const buildCommand: CommandDef = {
         {
           registry,
           record,
-          image: String(options.image),
+          image: options.image,
           push: Boolean(options.push),
-          baseImage: options.baseImage as string | undefined,
-          platform: options.platform as string | undefined,
+          baseImage: options.baseImage,
+          platform: options.platform,
           ...(options.model === false ? { noModel: true } : {}),
           dockerBin: ctx.settings.docker ?? 'docker',
           env: { ...ctx.env },
@@ -57,4 +57,4 @@ export const buildCommand: CommandDef = {
       throw error;
     }
   },
-};
+});

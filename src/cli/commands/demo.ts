@@ -1,7 +1,7 @@
 // mlops demo: the whole loop on the bundled example, narrated step by step.
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const demoCommand: CommandDef = {
+export const demoCommand = defineCommand({
   name: 'demo',
   summary: 'run the whole loop on the bundled fraud example in a temp registry (a few seconds)',
   options: [{ flags: '--keep <dir>', description: 'keep the registry, prediction log and drift report in DIR for exploring' }],
@@ -17,7 +17,7 @@ export const demoCommand: CommandDef = {
       signal: abort.signal,
       runner: ctx.runner,
       env: ctx.env,
-      keepDir: options.keep ? resolve(ctx.cwd, String(options.keep)) : undefined,
+      keepDir: options.keep ? resolve(ctx.cwd, options.keep) : undefined,
       onEvent: (event) => {
         if (ui.json) return;
         if (event.type === 'step') ui.out(`\n${ui.c.bold.cyan(event.title)}`);
@@ -32,4 +32,4 @@ export const demoCommand: CommandDef = {
     ui.out(`\n${ui.c.bold('Done')} in ${result.seconds.toFixed(1)} s: ${result.steps} steps, ${result.requests} predictions served.`);
     ui.out(result.kept ? `The registry is in ${result.registry}; try: mlops --registry ${result.registry} list` : 'The temp registry was removed; pass --keep DIR to explore it.');
   },
-};
+});

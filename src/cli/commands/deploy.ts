@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseModelRef } from '../../registry/names.js';
-import { numberFlag, type CommandDef } from '../command.js';
+import { defineCommand, numberFlag } from '../command.js';
 import type { Ctx } from '../context.js';
 import { openRegistry } from './registry-support.js';
 import type { DeployEvent } from '../../deploy/deploy.js';
@@ -28,7 +28,7 @@ function describe(event: DeployEvent): string | undefined {
   }
 }
 
-export const deployCommand: CommandDef = {
+export const deployCommand = defineCommand({
   name: 'deploy',
   summary: 'build and push an image, then roll it out blue-green with kubectl (exit 1 if the rollout fails)',
   arguments: [{ name: 'model', description: 'NAME or NAME@VERSION (default: the production version)', required: true }],
@@ -62,7 +62,7 @@ export const deployCommand: CommandDef = {
     'mlops deploy fraud --image ghcr.io/acme/fraud --push --hpa 2:10 --cpu 2 --memory 2Gi',
     'mlops deploy fraud --registry s3://team-models/registry --follow-registry --s3-secret mlops-s3 --image ghcr.io/acme/mlops --push',
   ],
-  async run(ctx: Ctx, [refText], options) {
+  async run(ctx: Ctx, { model: refText }, options) {
     if (!options.image) throw new UsageError('--image REPO[:TAG] is required', 'e.g. --image ghcr.io/acme/fraud (the tag defaults to the model version)');
     const replicas = numberFlag(options.replicas, '--replicas', { min: 1, integer: true, example: '3' });
     const { planDeploy, runDeploy, writeManifests } = await import('../../deploy/deploy.js');
@@ -70,11 +70,11 @@ export const deployCommand: CommandDef = {
     const registry = await openRegistry(ctx);
     const config = await loadRegistryConfig(ctx.registryDir);
     const templatesDir = options.templates
-      ? resolve(ctx.cwd, String(options.templates))
+      ? resolve(ctx.cwd, options.templates)
       : typeof config.templates === 'string'
         ? resolve(ctx.registryDir, config.templates)
         : undefined;
-    const { name, ref } = parseModelRef(refText!);
+    const { name, ref } = parseModelRef(refText);
     if (options.s3Secret && !options.followRegistry) throw new UsageError('--s3-secret only goes with --follow-registry', 'add --follow-registry, or drop --s3-secret (a baked image needs no S3 access)');
     if (options.followRegistry && ref !== undefined) {
       throw new UsageError(`--follow-registry serves the production version of ${name}, not ${ref}`, `deploy ${name} without @VERSION (promote ${name}@${ref} first), or drop --follow-registry to bake ${ref} into the image`);
@@ -92,21 +92,21 @@ export const deployCommand: CommandDef = {
     const input = {
       registry,
       record,
-      image: String(options.image),
+      image: options.image,
       push: Boolean(options.push),
       skipBuild: Boolean(options.skipBuild),
-      baseImage: options.baseImage as string | undefined,
-      platform: options.platform as string | undefined,
-      namespace: String(options.namespace),
-      context: options.context as string | undefined,
+      baseImage: options.baseImage,
+      platform: options.platform,
+      namespace: options.namespace,
+      context: options.context,
       ...(replicas !== undefined ? { replicas } : {}),
-      ...(options.hpa ? { hpa: parseHpa(String(options.hpa)) } : {}),
-      cpu: String(options.cpu),
-      memory: String(options.memory),
-      scaleDownDelay: String(options.scaleDownDelay),
+      ...(options.hpa ? { hpa: parseHpa(options.hpa) } : {}),
+      cpu: options.cpu,
+      memory: options.memory,
+      scaleDownDelay: options.scaleDownDelay,
       ...(templatesDir ? { templatesDir } : {}),
-      timeout: String(options.timeout),
-      keepOld: options.keepOld as string | undefined,
+      timeout: options.timeout,
+      keepOld: options.keepOld,
       ...(follow ? { follow } : {}),
       dockerBin: ctx.settings.docker ?? 'docker',
       kubectlBin: ctx.settings.kubectl ?? 'kubectl',
@@ -118,7 +118,7 @@ export const deployCommand: CommandDef = {
 
     if (options.dryRun || options.output) {
       const plan = await planDeploy(ctx.runner, input);
-      const files = options.output ? await writeManifests(plan, resolve(ctx.cwd, String(options.output))) : [];
+      const files = options.output ? await writeManifests(plan, resolve(ctx.cwd, options.output)) : [];
       if (ctx.ui.json) ctx.ui.printJson({ dry_run: Boolean(options.dryRun), image: plan.image, image_commands: plan.imageCommands, rollout: plan.rollout, ...(files.length ? { files } : {}) });
       else {
         if (options.dryRun) ctx.ui.out(plan.text);
@@ -150,4 +150,4 @@ export const deployCommand: CommandDef = {
       throw error;
     }
   },
-};
+});

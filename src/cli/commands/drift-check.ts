@@ -9,7 +9,7 @@ import { parseModelRef } from '../../registry/names.js';
 import { Registry } from '../../registry/registry.js';
 import { featureWidth } from '../../model/signature.js';
 import { writeFileAtomic } from '../../registry/fs.js';
-import { commaList, numberFlag, type CommandDef } from '../command.js';
+import { commaList, defineCommand, numberFlag } from '../command.js';
 import type { Ctx } from '../context.js';
 import { loadChannels, renderAlertEvent, reportDeliveries } from './alert-support.js';
 
@@ -100,7 +100,7 @@ function render(ctx: Ctx, report: DriftReport, target: Target): void {
   for (const warning of report.warnings) ui.warn(warning);
 }
 
-export const driftCheckCommand: CommandDef = {
+export const driftCheckCommand = defineCommand({
   name: 'drift-check',
   summary: 'compare current data with the reference data (exit 0 no drift, 1 drift, 2 bad input or too few rows, 3 not found)',
   arguments: [{ name: 'model', description: 'NAME or NAME@VERSION whose stored reference data to use (default: production)' }],
@@ -129,16 +129,16 @@ export const driftCheckCommand: CommandDef = {
     'mlops drift-check fraud --current predictions.jsonl --since 1h --record   # hourly cron on the serve log',
     'mlops drift-check --reference train.parquet --current today.parquet --max-rows 200000',
   ],
-  async run(ctx, [refText], options) {
+  async run(ctx, { model: refText }, options) {
     if (!options.current) throw new UsageError('--current FILE is required', 'e.g. mlops drift-check fraud --current today.csv');
     if (options.record && !refText) throw new UsageError('--record needs a model: the history is kept per model', 'e.g. mlops drift-check fraud --current today.csv --record');
-    const target = await resolveTarget(ctx, refText, options.reference as string | undefined);
+    const target = await resolveTarget(ctx, refText, options.reference);
     // Channels are checked before the (possibly long) check: a typo should not cost a run.
     const alertNames = commaList(options.alert);
     let channels: Awaited<ReturnType<typeof loadChannels>> = [];
     if (alertNames) {
       const { selectChannels } = await import('../../alerts/config.js');
-      channels = selectChannels(await loadChannels(ctx, options.alertConfig as string | undefined), alertNames, '--alert');
+      channels = selectChannels(await loadChannels(ctx, options.alertConfig), alertNames, '--alert');
     }
     const { checkDrift, renderHtmlReport } = await import('../../drift/index.js');
     const spinner = await ctx.ui.spinner('checking drift');
@@ -146,19 +146,19 @@ export const driftCheckCommand: CommandDef = {
     try {
       report = await checkDrift({
         reference: target.reference,
-        current: dataLocation(ctx.cwd, String(options.current)),
+        current: dataLocation(ctx.cwd, options.current),
         features: commaList(options.features),
         categorical: commaList(options.categorical),
         expectedColumns: target.expectedColumns,
         expectedWidth: target.expectedWidth,
-        test: options.test as DriftReport['rule']['test'],
+        test: options.test,
         threshold: numberFlag(options.threshold, '--threshold', { min: 0, example: '0.01' }),
-        correction: options.correction as DriftReport['rule']['correction'],
+        correction: options.correction,
         driftShare: numberFlag(options.driftShare, '--drift-share', { min: 0, max: 1, example: '0.5' }),
         minEffect: numberFlag(options.minEffect, '--min-effect', { min: 0, example: '0.05' }),
         maxRows: numberFlag(options.maxRows, '--max-rows', { min: 30, integer: true, example: '1000000' }),
         model: target.model,
-        since: options.since === undefined ? undefined : sinceTime(String(options.since), ctx.now()),
+        since: options.since === undefined ? undefined : sinceTime(options.since, ctx.now()),
         env: ctx.env,
         onEvent: (event) => spinner.update(event.message),
       });
@@ -169,7 +169,7 @@ export const driftCheckCommand: CommandDef = {
       throw error;
     }
     if (options.report) {
-      const path = resolve(ctx.cwd, String(options.report));
+      const path = resolve(ctx.cwd, options.report);
       await writeFileAtomic(path, renderHtmlReport(report));
       ctx.ui.info(`wrote ${path}`);
     }
@@ -191,7 +191,7 @@ export const driftCheckCommand: CommandDef = {
         drifted: true,
         nFeatures: report.summary.features,
         driftedFeatures: report.features.filter((f) => f.drifted).map((f) => ({ name: f.name, test: f.test, statistic: f.statistic, pValue: f.adjustedPValue ?? undefined })),
-        ...(options.report ? { reportPath: resolve(ctx.cwd, String(options.report)) } : {}),
+        ...(options.report ? { reportPath: resolve(ctx.cwd, options.report) } : {}),
       });
       // A failed alert is reported and never changes the drift exit code.
       reportDeliveries(ctx, await sendAlert(channels, alert, { env: ctx.env, now: ctx.now, onEvent: (e) => e.type === 'alert.retry' && renderAlertEvent(ctx, e) }));
@@ -199,4 +199,4 @@ export const driftCheckCommand: CommandDef = {
     // Exit 1 on drift; else 2 when a feature's sample was too small to say "ok" (see drift/options.ts).
     return report.drift ? 1 : report.warnings.length > 0 ? 2 : 0;
   },
-};
+});

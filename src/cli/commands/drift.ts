@@ -4,13 +4,13 @@ import { resolve } from 'node:path';
 import { UsageError } from '../../errors.js';
 import { parseDuration } from '../../durations.js';
 import { writeFileAtomic } from '../../registry/fs.js';
-import type { CommandDef } from '../command.js';
+import { defineCommand, type CommandDef } from '../command.js';
 
 export const driftCommand: CommandDef = {
   name: 'drift',
   summary: 'drift over time',
   subcommands: [
-    {
+    defineCommand({
       name: 'history',
       summary: 'per-feature p-value and effect of the checks recorded with drift-check --record',
       arguments: [{ name: 'model', description: 'the model NAME', required: true }],
@@ -19,9 +19,9 @@ export const driftCommand: CommandDef = {
         { flags: '--report <file>', description: 'also write a self-contained HTML trend report' },
       ],
       examples: ['mlops drift history fraud', 'mlops drift history fraud --since 90d --report trend.html', 'mlops drift history fraud --json'],
-      async run(ctx, [model], options) {
+      async run(ctx, { model }, options) {
         if (!model) throw new UsageError('drift history needs a model NAME', 'e.g. mlops drift history fraud');
-        const text = String(options.since);
+        const text = options.since;
         const ms = parseDuration(text);
         const since = ms !== undefined ? new Date(ctx.now().getTime() - ms) : /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(Date.parse(text)) ? new Date(text) : undefined;
         if (!since) throw new UsageError(`--since ${text} is neither a duration nor a time`, 'e.g. --since 30d or --since 2026-11-01');
@@ -31,7 +31,7 @@ export const driftCommand: CommandDef = {
         const history = await readHistory(registry.store, model, since);
         if (options.report) {
           const { renderHistoryHtml } = await import('../../drift/history-html.js');
-          const path = resolve(ctx.cwd, String(options.report));
+          const path = resolve(ctx.cwd, options.report);
           await writeFileAtomic(path, renderHistoryHtml(history));
           ctx.ui.info(`wrote ${path}`);
         }
@@ -60,6 +60,6 @@ export const driftCommand: CommandDef = {
         );
         ui.info('each cell: adjusted p-value / effect (Wasserstein in reference SDs, or Jensen-Shannon distance); * drifted');
       },
-    },
+    }),
   ],
 };

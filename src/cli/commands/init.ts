@@ -1,8 +1,8 @@
 // mlops init: create the registry folder (idempotent); --ci github writes a workflow.
 import { Registry } from '../../registry/registry.js';
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 
-export const initCommand: CommandDef = {
+export const initCommand = defineCommand({
   name: 'init',
   summary: 'create the registry folder (safe to run again)',
   options: [
@@ -22,16 +22,16 @@ export const initCommand: CommandDef = {
     if (options.ci) {
       const { writeCiWorkflow } = await import('../../deploy/ci.js');
       workflow = await writeCiWorkflow({
-        provider: String(options.ci),
+        provider: options.ci,
         projectDir: ctx.cwd,
         registryDir: ctx.registryDir,
-        model: options.model as string | undefined,
-        image: options.image as string | undefined,
-        namespace: options.namespace as string | undefined,
-        gates: options.require as string[] | undefined,
+        model: options.model,
+        image: options.image,
+        namespace: options.namespace,
+        gates: options.require,
         force: Boolean(options.force),
-        mlopsFrom: options.mlopsFrom as string | undefined,
-        registryBucket: options.registryBucket as string | undefined,
+        mlopsFrom: options.mlopsFrom,
+        registryBucket: options.registryBucket,
       });
     }
     if (ctx.ui.json) {
@@ -41,4 +41,4 @@ export const initCommand: CommandDef = {
     ctx.ui.success(created ? `created registry ${ctx.registryDir}` : `registry ${ctx.registryDir} already exists`);
     if (workflow) ctx.ui.success(`wrote ${workflow}`);
   },
-};
+});

@@ -1,10 +1,10 @@
 // mlops list [NAME]: versions as a table (aliases, last deployment), filtered and sorted; full records with --json.
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 import { validateName } from '../../registry/names.js';
 import type { DeploymentRecord, VersionRecord } from '../../registry/types.js';
 import { keyMetrics, openRegistry, statusText } from './registry-support.js';
 
-export const listCommand: CommandDef = {
+export const listCommand = defineCommand({
   name: 'list',
   summary: 'list models and their versions (filter with --tag, --alias, --where; order with --sort)',
   arguments: [{ name: 'name', description: 'only this model' }],
@@ -17,15 +17,15 @@ export const listCommand: CommandDef = {
     { flags: '--limit <n>', description: 'at most this many versions' },
   ],
   examples: ['mlops list', 'mlops list fraud', "mlops list fraud --where 'accuracy>=0.9' --sort -accuracy --limit 3", 'mlops list --tag team=risk --alias --json'],
-  async run(ctx, [name], options) {
+  async run(ctx, { name }, options) {
     const { applyQuery, parseLimit, parseRequirement, parseTagFilter } = await import('../../registry/query.js');
     const query = {
-      status: options.status as string | undefined,
-      tags: ((options.tag as string[] | undefined) ?? []).map(parseTagFilter),
-      alias: options.alias as boolean | string | undefined,
-      where: ((options.where as string[] | undefined) ?? []).map(parseRequirement),
-      sort: options.sort as string | undefined,
-      limit: options.limit === undefined ? undefined : parseLimit(String(options.limit)),
+      status: options.status,
+      tags: (options.tag ?? []).map(parseTagFilter),
+      alias: options.alias,
+      where: (options.where ?? []).map(parseRequirement),
+      sort: options.sort,
+      limit: options.limit === undefined ? undefined : parseLimit(options.limit),
     };
     const registry = await openRegistry(ctx);
     const names = name ? [validateName(name)] : await registry.listModels();
@@ -70,4 +70,4 @@ export const listCommand: CommandDef = {
       ],
     );
   },
-};
+});

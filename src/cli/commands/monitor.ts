@@ -2,21 +2,20 @@
 // a Prometheus alerting rules file.
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../../registry/fs.js';
-import type { CommandDef } from '../command.js';
-import { commaList } from '../command.js';
+import { commaList, defineCommand, type CommandDef } from '../command.js';
 import type { Ctx } from '../context.js';
 import { loadChannels, renderAlertEvent } from './alert-support.js';
 
-async function rulesFrom(ctx: Ctx, file: unknown) {
+async function rulesFrom(ctx: Ctx, file: string | undefined) {
   const { defaultRules, loadRules } = await import('../../monitor/rules.js');
-  return file ? loadRules(resolve(ctx.cwd, String(file))) : defaultRules();
+  return file ? loadRules(resolve(ctx.cwd, file)) : defaultRules();
 }
 
 export const monitorCommand: CommandDef = {
   name: 'monitor',
   summary: 'metric threshold checks against Prometheus',
   subcommands: [
-    {
+    defineCommand({
       name: 'check',
       summary: 'evaluate each rule against Prometheus, alert on those that fire (exit 1 if any fired or failed)',
       options: [
@@ -32,9 +31,9 @@ export const monitorCommand: CommandDef = {
         const { checkRules } = await import('../../monitor/check.js');
         const rules = await rulesFrom(ctx, options.rules);
         const result = await checkRules({
-          prometheusUrl: String(options.prometheus),
+          prometheusUrl: options.prometheus,
           rules,
-          channels: await loadChannels(ctx, options.alertConfig as string | undefined),
+          channels: await loadChannels(ctx, options.alertConfig),
           defaultChannels: commaList(options.alert),
           env: ctx.env,
           now: ctx.now,
@@ -64,8 +63,8 @@ export const monitorCommand: CommandDef = {
         if (result.alertFailures) ui.warn(`${result.alertFailures} alert deliveries failed (see above)`);
         return failed ? 1 : 0;
       },
-    },
-    {
+    }),
+    defineCommand({
       name: 'rules',
       summary: 'write the rules as a Prometheus alerting rules file (for promtool check rules and Prometheus)',
       options: [
@@ -77,17 +76,17 @@ export const monitorCommand: CommandDef = {
       async run(ctx, _args, options) {
         const { renderPrometheusRules } = await import('../../monitor/rules-file.js');
         const rules = await rulesFrom(ctx, options.rules);
-        const text = renderPrometheusRules(rules, { group: String(options.group), source: options.rules ? String(options.rules) : 'mlops defaults' });
+        const text = renderPrometheusRules(rules, { group: options.group, source: options.rules || 'mlops defaults' });
         if (!options.out) {
           if (ctx.ui.json) ctx.ui.printJson({ rules: rules.length, text });
           else ctx.ui.out(text.trimEnd());
           return;
         }
-        const out = resolve(ctx.cwd, String(options.out));
+        const out = resolve(ctx.cwd, options.out);
         await writeFileAtomic(out, text);
         if (ctx.ui.json) ctx.ui.printJson({ rules: rules.length, out });
         else ctx.ui.success(`wrote ${rules.length} rules to ${out} (check: promtool check rules ${out})`);
       },
-    },
+    }),
   ],
 };

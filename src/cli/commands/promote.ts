@@ -1,6 +1,5 @@
 // mlops promote NAME VERSION --to production: gated stage change (plan, then apply).
-import type { CommandDef } from '../command.js';
-import { commaList } from '../command.js';
+import { commaList, defineCommand } from '../command.js';
 import { CheckFailedError } from '../../errors.js';
 import { parseRequirement, preparePromotion, promote, type PromotionPlan } from '../../registry/promote.js';
 import type { Ctx } from '../context.js';
@@ -21,7 +20,7 @@ function render(ctx: Ctx, plan: PromotionPlan, applied: boolean): void {
   }
 }
 
-export const promoteCommand: CommandDef = {
+export const promoteCommand = defineCommand({
   name: 'promote',
   summary: 'move a version to production (archiving the old one), staging or archived',
   arguments: [
@@ -41,14 +40,14 @@ export const promoteCommand: CommandDef = {
     'mlops promote fraud v1.1.0 --to archived',
     'mlops promote fraud v1.2.0 --dry-run --json',
   ],
-  async run(ctx, [name, version], options) {
+  async run(ctx, { name, version }, options) {
     const registry = await openRegistry(ctx);
     const request = {
-      name: name!,
-      version: version!,
-      to: options.to as 'production' | 'staging' | 'archived',
-      require: ((options.require as string[] | undefined) ?? []).map(parseRequirement),
-      // commander turns --no-regress into `regress`: false by default, a string when given.
+      name,
+      version,
+      to: options.to,
+      require: (options.require ?? []).map(parseRequirement),
+      // commander turns --no-regress into `regress`: true by default, a string when given.
       noRegress: typeof options.regress === 'string' ? commaList(options.regress) : undefined,
       ...(options.against !== undefined ? { against: String(options.against) } : {}),
     };
@@ -67,4 +66,4 @@ export const promoteCommand: CommandDef = {
       throw error;
     }
   },
-};
+});

@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { NotFoundError, UsageError } from '../../errors.js';
 import { Registry } from '../../registry/registry.js';
 import { sourceOf } from '../../tools/git.js';
-import { keyValues, numberFlag, numericKeyValues, type CommandDef } from '../command.js';
+import { defineCommand, keyValues, numberFlag, numericKeyValues } from '../command.js';
 import type { Ctx } from '../context.js';
 
 async function metricsFromFile(ctx: Ctx, path: string): Promise<Record<string, number>> {
@@ -52,7 +52,7 @@ function refuseUrl(value: string, what: string): void {
   throw new UsageError(`${what} ${value} is a URL; register reads a local file`, `copy it here first (${copy}), then register the local copy: the registry stores the file by its sha256`);
 }
 
-export const registerCommand: CommandDef = {
+export const registerCommand = defineCommand({
   name: 'register',
   summary: 'add a model version to the registry (as staging)',
   arguments: [
@@ -73,26 +73,26 @@ export const registerCommand: CommandDef = {
     'mlops register fraud model.onnx --version v1.2.0 --metric accuracy=0.93 --metric f1_score=0.81',
     'mlops register fraud model.onnx --metrics-file metrics.json --reference-data train.csv --tag team=risk',
   ],
-  async run(ctx, [name, model], options) {
-    refuseUrl(model!, 'model');
-    if (options.referenceData) refuseUrl(String(options.referenceData), '--reference-data');
+  async run(ctx, { name, model }, options) {
+    refuseUrl(model, 'model');
+    if (options.referenceData) refuseUrl(options.referenceData, '--reference-data');
     const maxRows = numberFlag(options.referenceMaxRows, '--reference-max-rows', { min: 1, integer: true, example: '50000' });
     const metrics = {
-      ...(options.metricsFile ? await metricsFromFile(ctx, String(options.metricsFile)) : {}),
+      ...(options.metricsFile ? await metricsFromFile(ctx, options.metricsFile) : {}),
       ...numericKeyValues(options.metric, '--metric'),
     };
     const { registerVersion } = await import('../../registry/register.js');
     const { registry, created } = await Registry.init(ctx.registryDir, ctx.now(), { env: ctx.env });
     if (created) ctx.ui.info(`created registry ${ctx.registryDir}`);
-    const modelPath = resolve(ctx.cwd, model!);
+    const modelPath = resolve(ctx.cwd, model);
     const record = await registerVersion(registry, {
-      name: name!,
+      name,
       modelPath,
-      version: options.version as string | undefined,
+      version: options.version,
       metrics,
       tags: keyValues(options.tag, '--tag'),
-      description: options.description as string | undefined,
-      referenceDataPath: options.referenceData ? resolve(ctx.cwd, String(options.referenceData)) : undefined,
+      description: options.description,
+      referenceDataPath: options.referenceData ? resolve(ctx.cwd, options.referenceData) : undefined,
       referenceMaxRows: maxRows,
       user: ctx.user,
       source: await sourceOf(ctx.runner, ctx.cwd, modelPath),
@@ -102,4 +102,4 @@ export const registerCommand: CommandDef = {
     if (ctx.ui.json) return ctx.ui.printJson(record);
     ctx.ui.success(`registered ${record.name} ${record.version} (staging, sha256 ${record.artifact.sha256.slice(0, 12)})`);
   },
-};
+});

@@ -1,12 +1,12 @@
 // mlops registry migrate | copy: convert an older folder; copy between a folder and a bucket.
-import type { CommandDef } from '../command.js';
+import { defineCommand, type CommandDef } from '../command.js';
 import { resolveRegistryDir } from '../context.js';
 
 export const registryCommand: CommandDef = {
   name: 'registry',
   summary: 'convert or copy a whole registry (folder or s3://BUCKET/PREFIX)',
   subcommands: [
-    {
+    defineCommand({
       name: 'migrate',
       summary: 'convert a format-1 registry folder (made by an older mlops) to format 2, in place',
       examples: ['mlops registry migrate', 'mlops registry migrate --registry /shared/models'],
@@ -16,8 +16,8 @@ export const registryCommand: CommandDef = {
         if (ctx.ui.json) return ctx.ui.printJson(result);
         ctx.ui.success(`migrated ${result.location} to format 2: ${result.models} models, ${result.versions} version records, ${result.audit_events} audit events`);
       },
-    },
-    {
+    }),
+    defineCommand({
       name: 'copy',
       summary: 'copy a registry (or one model) between folders and buckets; resumable, verifies every blob',
       arguments: [
@@ -26,10 +26,10 @@ export const registryCommand: CommandDef = {
       ],
       options: [{ flags: '--model <name>', description: 'copy only this model (and its audit events)' }],
       examples: ['mlops registry copy ./mlops-registry s3://team-models/registry', 'mlops registry copy s3://team-models/registry ./backup --model fraud'],
-      async run(ctx, [source, destination], options) {
+      async run(ctx, { source, destination }, options) {
         const { copyRegistry } = await import('../../registry/transfer.js');
         const { validateName } = await import('../../registry/names.js');
-        const model = options.model === undefined ? undefined : validateName(String(options.model));
+        const model = options.model === undefined ? undefined : validateName(options.model);
         const spinner = await ctx.ui.spinner(`copying ${source} to ${destination}`);
         try {
           const result = await copyRegistry(resolveRegistryDir(ctx.cwd, ctx.settings, source), resolveRegistryDir(ctx.cwd, ctx.settings, destination), {
@@ -45,6 +45,6 @@ export const registryCommand: CommandDef = {
           throw error;
         }
       },
-    },
+    }),
   ],
 };

@@ -1,12 +1,12 @@
 // mlops rollback NAME: production goes back to the previous production version;
 // --deploy first switches the cluster's Service back to the previous color.
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 import { MlopsError, NotFoundError } from '../../errors.js';
 import { rollback } from '../../registry/promote.js';
 import type { Ctx } from '../context.js';
 import { openRegistry } from './registry-support.js';
 
-async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, unknown>) {
+async function rollbackCluster(ctx: Ctx, name: string, options: { namespace: string; context: string | undefined; timeout: string }) {
   const { rollbackRollout } = await import('../../deploy/bluegreen-apply.js');
   const spinner = await ctx.ui.spinner(`switching ${name}'s Service back to the previous color`);
   try {
@@ -14,11 +14,11 @@ async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, u
       ctx.runner,
       {
         model: name,
-        namespace: String(options.namespace),
-        context: options.context as string | undefined,
+        namespace: options.namespace,
+        context: options.context,
         kubectl: ctx.settings.kubectl ?? 'kubectl',
         env: { ...ctx.env },
-        timeout: String(options.timeout),
+        timeout: options.timeout,
         user: ctx.user,
         now: ctx.now,
       },
@@ -32,7 +32,7 @@ async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, u
   }
 }
 
-export const rollbackCommand: CommandDef = {
+export const rollbackCommand = defineCommand({
   name: 'rollback',
   summary: 'make the previous production version production again',
   arguments: [{ name: 'name', description: 'model name', required: true }],
@@ -44,14 +44,14 @@ export const rollbackCommand: CommandDef = {
     { flags: '--timeout <duration>', description: 'with --deploy: how long the previous color may take to be ready again', default: '300s' },
   ],
   examples: ['mlops rollback fraud', 'mlops rollback fraud --dry-run', 'mlops rollback fraud --deploy --namespace ml'],
-  async run(ctx, [name], options) {
+  async run(ctx, { name }, options) {
     const registry = await openRegistry(ctx);
     const dryRun = Boolean(options.dryRun);
     // The cluster first: if traffic cannot be switched back, the registry stays as it is.
-    const cluster = options.deploy && !dryRun ? await rollbackCluster(ctx, name!, options) : undefined;
+    const cluster = options.deploy && !dryRun ? await rollbackCluster(ctx, name, options) : undefined;
     let plan;
     try {
-      plan = await rollback(registry, name!, { user: ctx.user, now: ctx.now, dryRun, onEvent: (e) => ctx.ui.warn(e.message) });
+      plan = await rollback(registry, name, { user: ctx.user, now: ctx.now, dryRun, onEvent: (e) => ctx.ui.warn(e.message) });
     } catch (error) {
       // The Service is back on the previous color; a registry without an earlier production version is only worth a warning then.
       if (!cluster || !(error instanceof NotFoundError)) throw error;
@@ -61,12 +61,12 @@ export const rollbackCommand: CommandDef = {
       await registry.recordDeployment({
         at: ctx.now().toISOString(),
         by: ctx.user,
-        model: name!,
+        model: name,
         version: cluster.version ?? plan?.to ?? 'unknown',
         image: cluster.image,
         color: cluster.color,
         namespace: cluster.namespace,
-        ...(options.context ? { context: String(options.context) } : {}),
+        ...(options.context ? { context: options.context } : {}),
         outcome: 'rolled_back',
       });
     }
@@ -75,4 +75,4 @@ export const rollbackCommand: CommandDef = {
     if (dryRun) ctx.ui.out(`would roll ${plan.name} back from ${plan.from} to ${plan.to}`);
     else ctx.ui.success(`${plan.name}: production is ${plan.to} again (was ${plan.from})`);
   },
-};
+});

@@ -1,6 +1,6 @@
 // mlops serve: run models over HTTP until SIGTERM / Ctrl-C, then drain and exit 0.
 import { resolve } from 'node:path';
-import { numberFlag, type CommandDef } from '../command.js';
+import { defineCommand, numberFlag } from '../command.js';
 import { MLOPS_VERSION } from '../../version.js';
 import { UsageError } from '../../errors.js';
 
@@ -14,7 +14,7 @@ function authToken(env: Record<string, string | undefined>, name: string | undef
   return token;
 }
 
-export const serveCommand: CommandDef = {
+export const serveCommand = defineCommand({
   name: 'serve',
   summary: 'serve models over HTTP: /predict, KServe V1, Open Inference Protocol V2, A/B tests, metrics',
   arguments: [{ name: 'models', description: 'NAME or NAME@VERSION (default: every model\'s production version)', variadic: true }],
@@ -46,7 +46,7 @@ export const serveCommand: CommandDef = {
     'mlops serve fraud@v1.0.0 --no-watch --config serve.yaml',
     'mlops serve --json 2> serve.log.jsonl   # structured logs, one JSON object per line',
   ],
-  async run(ctx, models, options) {
+  async run(ctx, { models }, options) {
     const { startServer } = await import('../../serve/index.js');
     // With --json the server logs one JSON object per line on stderr (for log collectors);
     // otherwise plain lines. Either way the answers to requests are the server's only output.
@@ -59,24 +59,24 @@ export const serveCommand: CommandDef = {
     const handle = await startServer({
       registryDir: ctx.registryDir,
       models,
-      configPath: options.config ? resolve(ctx.cwd, String(options.config)) : undefined,
-      host: options.host as string | undefined,
+      configPath: options.config ? resolve(ctx.cwd, options.config) : undefined,
+      host: options.host,
       port: numberFlag(options.port, '--port', { min: 0, max: 65535, integer: true, example: '8000' }),
       grpcPort: numberFlag(options.grpcPort, '--grpc-port', { min: 0, max: 65535, integer: true, example: '8001' }),
       workers: options.workers === 'auto' ? undefined : numberFlag(options.workers, '--workers', { min: 1, integer: true, example: '2' }),
       watch: options.watch === false ? false : undefined,
       pollIntervalMs: numberFlag(options.pollIntervalMs, '--poll-interval-ms', { min: 10, integer: true, example: '1000' }),
-      maxBody: options.maxBody as string | undefined,
-      log: options.log ? resolve(ctx.cwd, String(options.log)) : undefined,
+      maxBody: options.maxBody,
+      log: options.log ? resolve(ctx.cwd, options.log) : undefined,
       logSample: numberFlag(options.logSample, '--log-sample', { min: 0, max: 1, example: '0.1' }),
-      logMaxSize: options.logMaxSize as string | undefined,
+      logMaxSize: options.logMaxSize,
       logKeep: numberFlag(options.logKeep, '--log-keep', { min: 1, integer: true, example: '5' }),
-      ab: options.ab as string | undefined,
-      shadow: options.shadow as string[] | undefined,
+      ab: options.ab,
+      shadow: options.shadow,
       batchWindowMs: numberFlag(options.batchWindowMs, '--batch-window-ms', { min: -1, integer: true, example: '0' }),
       drainDelayMs: numberFlag(options.drainDelayMs, '--drain-delay-ms', { min: 0, integer: true, example: '5000' }),
       drainTimeoutMs: secondsToMs(numberFlag(options.drainTimeout, '--drain-timeout', { min: 0, max: 3600, example: '30' })),
-      authToken: authToken(ctx.env, options.authTokenEnv as string | undefined),
+      authToken: authToken(ctx.env, options.authTokenEnv),
       serverVersion: MLOPS_VERSION,
       onEvent: ({ level, message, ...fields }) => {
         if (fields.type !== 'ready') say(level, message, fields);
@@ -102,4 +102,4 @@ export const serveCommand: CommandDef = {
     await handle.drain();
     return 0;
   },
-};
+});

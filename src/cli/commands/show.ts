@@ -1,17 +1,17 @@
 // mlops show NAME[@VERSION|@production|@staging|@ALIAS]: everything known about one version.
-import type { CommandDef } from '../command.js';
+import { defineCommand } from '../command.js';
 import { parseModelRef } from '../../registry/names.js';
 import { formatShape } from '../../model/signature.js';
 import { openRegistry, statusText } from './registry-support.js';
 
-export const showCommand: CommandDef = {
+export const showCommand = defineCommand({
   name: 'show',
   summary: 'show one version: signature, metrics, history, deployments',
   arguments: [{ name: 'ref', description: 'NAME, NAME@VERSION, NAME@production, NAME@staging, NAME@latest or NAME@ALIAS (default: production, else latest)', required: true }],
   examples: ['mlops show fraud', 'mlops show fraud@v1.2.0', 'mlops show fraud@staging --json', 'mlops show fraud@champion'],
-  async run(ctx, [refText]) {
+  async run(ctx, { ref: refText }) {
     const registry = await openRegistry(ctx);
-    const { name, ref } = parseModelRef(refText!);
+    const { name, ref } = parseModelRef(refText);
     // With a ref: the model's state and one record, never every record.
     const versions = ref ? undefined : await registry.requireModel(name);
     const record = ref ? await registry.resolve(name, ref) : (versions!.find((v) => v.status === 'production') ?? versions![versions!.length - 1]!);
@@ -49,4 +49,4 @@ export const showCommand: CommandDef = {
       for (const d of deployments) ui.out(`  ${d.at}  ${d.outcome.padEnd(10)} ${d.image}  ${d.namespace}/${d.color}${d.step ? `  failed at ${d.step}` : ''}`);
     }
   },
-};
+});

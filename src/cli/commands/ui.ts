@@ -1,9 +1,9 @@
 // mlops ui: a read-only web app over the registry (models, versions, comparisons, drift).
-import { numberFlag, type CommandDef } from '../command.js';
+import { defineCommand, numberFlag } from '../command.js';
 import { UsageError } from '../../errors.js';
 import { openRegistry } from './registry-support.js';
 
-export const uiCommand: CommandDef = {
+export const uiCommand = defineCommand({
   name: 'ui',
   summary: 'a read-only web app over the registry: models, versions, comparisons, drift over time',
   options: [
@@ -17,13 +17,13 @@ export const uiCommand: CommandDef = {
     const registry = await openRegistry(ctx);
     let token: string | undefined;
     if (options.authTokenEnv !== undefined) {
-      const name = String(options.authTokenEnv);
+      const name = options.authTokenEnv;
       token = ctx.env[name];
       if (!token) throw new UsageError(`--auth-token-env ${name}: the environment variable ${name} is empty or unset`, `set it first: export ${name}=$(openssl rand -hex 16)`);
     }
     const handle = await startUi({
       registry,
-      host: (options.host as string | undefined) ?? '127.0.0.1',
+      host: options.host ?? '127.0.0.1',
       port: numberFlag(options.port, '--port', { min: 0, max: 65535, integer: true, example: '8090' }) ?? 8090,
       token,
       onEvent: ({ level, message }) => (level === 'info' ? ctx.ui.info(message) : level === 'warn' ? ctx.ui.warn(message) : ctx.ui.err(message)),
@@ -35,4 +35,4 @@ export const uiCommand: CommandDef = {
     await handle.close();
     return 0;
   },
-};
+});
