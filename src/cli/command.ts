@@ -1,5 +1,6 @@
-// The shape of a command, declared as data: commander, --help and the README's tables
-// are all built from these declarations.
+// The shape of a command, declared as data: commander and --help are built from these
+// declarations. The README's tables are written by hand; test/unit/readme-coverage.test.ts
+// checks that every declared flag and environment variable appears in them.
 import { UsageError } from '../errors.js';
 import type { Ctx } from './context.js';
 
@@ -27,8 +28,8 @@ export interface CommandDef {
   options?: OptionDef[];
   examples?: string[];
   subcommands?: CommandDef[];
-  /** Returns the exit code (0 when omitted). Import heavy capabilities inside. */
-  run?: (ctx: Ctx, args: string[], options: Record<string, unknown>) => Promise<number | void>;
+  /** Returns the exit code (0 when omitted: a run() with no return is a Promise<void>). Import heavy capabilities inside. */
+  run?: (ctx: Ctx, args: string[], options: Record<string, unknown>) => Promise<number | undefined> | Promise<void>;
 }
 
 /** Parse repeated key=value flags into a record. */
