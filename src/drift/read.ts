@@ -1,12 +1,13 @@
-// Reading a data file for drift-check: sniff it (sniff.ts), then stream it through the parser of
-// its format (read-csv.ts, read-jsonl.ts) into per-column typed arrays, sorted for KS.
+// Reading a data file for drift-check: sniff it (sniff.ts), then stream it through the reader of
+// its format (read-csv.ts, read-jsonl.ts, read-parquet.ts, read-prediction-log.ts) into
+// per-column typed arrays, sorted for KS.
 import { UsageError } from '../errors.js';
 import { CategoricalBuilder, NumericBuilder, RowSampler, type Builder } from './columns.js';
 import { describe, feedChunks, type ChunkParser, type ParseRequest, type ParsedColumn, type ParsedData } from './data.js';
 import { CsvParser } from './read-csv.js';
 import { JsonLinesParser } from './read-jsonl.js';
 import { readParquet } from './read-parquet.js';
-import { logSegments } from './read-prediction-log.js';
+import { readLogColumns } from './read-prediction-log.js';
 import { chunksOf, openSource } from './source.js';
 import { sortFloat64 } from './sort.js';
 import { moments } from './stats.js';
@@ -16,7 +17,6 @@ export { parseNumberText } from './numbers.js';
 export { sniffFile, splitCsvLine } from './sniff.js';
 
 const READ_CHUNK = 1024 * 1024;
-
 
 /**
  * Reads a whole file into the requested columns: numeric columns come back sorted (ready for
@@ -31,23 +31,21 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
   );
   let rows: number;
   let json: JsonLinesParser | undefined;
+  let shadowRows = 0;
+  let otherRows = 0;
   if (info.format === 'parquet') {
     rows = await readParquet(request, builders, sampler);
+  } else if (info.format === 'prediction-log') {
+    // The log's owner reads it, rotated files oldest first, and every replica's log in a folder.
+    ({ rows, shadowRows, otherRows } = await readLogColumns(request, builders, sampler));
   } else {
     const csv = info.format === 'csv' ? new CsvParser(label, info.columns ?? [], info.delimiter, requests, builders, sampler) : undefined;
-    json = csv ? undefined : new JsonLinesParser(label, info.format, requests, builders, sampler, request.width, request.widthSource, request.model, request.since);
+    json = csv ? undefined : new JsonLinesParser(label, requests, builders, sampler);
     const parser: ChunkParser = csv ?? json!;
-    // A prediction log is read with its rotated files, oldest first.
-    const paths = info.format === 'prediction-log' ? await logSegments(info.path, (path) => openSource(path, info.role, info.flag).exists()) : [info.path];
-    for (const path of paths) {
-      const source = openSource(path, info.role, info.flag);
-      const gzip = path === info.path ? info.gzip : await source.isGzip();
-      for await (const _ of feedChunks(parser, chunksOf(source, gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })));
-    }
+    const source = openSource(info.path, info.role, info.flag);
+    for await (const _ of feedChunks(parser, chunksOf(source, info.gzip, { chunkSize: READ_CHUNK, gunzipChunk: 256 * 1024 })));
     rows = csv ? csv.rows : json!.rows;
   }
-  const shadowRows = json ? json.shadowRows : 0;
-  const otherRows = json ? json.otherRows : 0;
   if (rows === 0) {
     const passed = [shadowRows > 0 ? `${shadowRows} shadow rows` : '', otherRows > 0 ? `${otherRows} feedback lines, other models' rows or rows before --since` : ''].filter(Boolean);
     const skipped = passed.length ? ` (skipped: ${passed.join(', ')})` : '';
@@ -57,7 +55,7 @@ export async function parseDataFile(request: ParseRequest): Promise<ParsedData> 
       'empty_data',
     );
   }
-  if (json && info.format === 'jsonl') {
+  if (json) {
     requests.forEach((column, slot) => {
       if (json.present[slot] === 0) {
         throw new UsageError(`${label} has no column '${column.name}'`, 'every compared column must appear in both files (or pass --features)', 'missing_column');

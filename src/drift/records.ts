@@ -31,7 +31,7 @@ export async function* readRecords(path: string, role: string, flag: string = ro
   const fields = columns.map(() => new FieldText());
   const requests = columns.map((name, index) => ({ name, kind: 'categorical' as const, source: info.format === 'csv' ? index : name }));
   const csv = info.format === 'csv' ? new CsvParser(label, columns, info.delimiter, requests, fields, new RowSampler(Infinity)) : undefined;
-  const json = csv ? undefined : new JsonLinesParser(label, 'jsonl', requests, fields, new RowSampler(Infinity), undefined, undefined);
+  const json = csv ? undefined : new JsonLinesParser(label, requests, fields, new RowSampler(Infinity));
   const parser: ChunkParser & { line: number } = csv ?? json!;
   let pending: TextRecord[] = [];
   const collect = (): void => {

@@ -1,11 +1,14 @@
 // Sniffing a data file: gzip by magic bytes, then CSV (delimiter, header, which columns look
 // categorical), JSON lines or a prediction log by content, and a row estimate to size buffers.
+// A folder is a folder of prediction logs, one per replica (`mlops serve --log DIR/NAME`).
+import { stat } from 'node:fs/promises';
 import { UsageError, messageOf } from '../errors.js';
+import { predictionLogFiles } from '../prediction-log/index.js';
 import { isPlainObject } from '../plain-object.js';
 import { COMMA, NEWLINE, QUOTE, describe, type DataFileInfo } from './data.js';
 import { isNumericText } from './numbers.js';
 import { isParquetMagic, sniffParquet } from './read-parquet.js';
-import { isPredictionLogHead, predictionLogWidth } from './read-prediction-log.js';
+import { predictionLogHead } from './read-prediction-log.js';
 import { chunksOf, openSource, type ByteSource } from './source.js';
 
 const SNIFF_BYTES = 256 * 1024;
@@ -98,6 +101,7 @@ function chooseDelimiter(headerLine: string): number {
 /** Sniffs a data file: gzip or not, which format, columns, and which columns look categorical. */
 export async function sniffFile(path: string, role: string, flag: string = role): Promise<DataFileInfo> {
   const source = openSource(path, role, flag);
+  if ((await stat(path).catch(() => undefined))?.isDirectory()) return sniffLogFolder(path, role, flag);
   const size = await source.size();
   const magic = await source.read(0, 4);
   if (isParquetMagic(magic)) return sniffParquet(source, size);
@@ -141,6 +145,7 @@ export async function sniffFile(path: string, role: string, flag: string = role)
   if (first === '{') {
     const lines = text.split('\n');
     const rows: Record<string, unknown>[] = [];
+    const texts: string[] = [];
     let sampledBytes = 0;
     for (let i = 0; i < lines.length && rows.length < SNIFF_ROWS; i++) {
       const line = lines[i]!.trim();
@@ -156,10 +161,12 @@ export async function sniffFile(path: string, role: string, flag: string = role)
         throw new UsageError(`${label} line ${i + 1} is not a JSON object`, 'each line must be one JSON object keyed by column name', 'bad_format');
       }
       rows.push(value);
+      texts.push(line);
       sampledBytes += lines[i]!.length + 1;
     }
     const estimatedRows = Math.ceil((dataBytes / Math.max(1, sampledBytes / Math.max(1, rows.length))) * 1.05) + 16;
-    if (isPredictionLogHead(rows)) {
+    const log = predictionLogHead(texts, path);
+    if (log) {
       return {
         path,
         role,
@@ -168,7 +175,7 @@ export async function sniffFile(path: string, role: string, flag: string = role)
         gzip,
         size,
         categoricalColumns: new Set(),
-        width: predictionLogWidth(rows),
+        width: log.width,
         delimiter: COMMA,
         estimatedRows,
       };
@@ -219,4 +226,33 @@ export async function sniffFile(path: string, role: string, flag: string = role)
   const estimatedRows =
     Math.ceil((dataBytes / Math.max(1, sampledBytes / Math.max(1, dataRecords.length))) * 1.05) + 16;
   return { path, role, flag, format: 'csv', gzip, size, columns, categoricalColumns: categorical, delimiter, sniffedRows: dataRecords.length, estimatedRows };
+}
+
+/**
+ * A folder of prediction logs, one per replica, read as one log: every file in it is sniffed
+ * and must be a prediction log (empty files, a replica that logged nothing yet, are passed over).
+ */
+async function sniffLogFolder(path: string, role: string, flag: string): Promise<DataFileInfo> {
+  const label = describe(role, path);
+  let size = 0;
+  let estimatedRows = 0;
+  let width: number | undefined;
+  for (const file of await predictionLogFiles(path)) {
+    if ((await stat(file)).size === 0) continue;
+    const info = await sniffFile(file, role, flag);
+    if (info.format !== 'prediction-log') {
+      throw new UsageError(
+        `${label} is a folder, read as prediction logs (one per replica), but ${file} is not a prediction log`,
+        `pass one data file to --${flag}, or a folder holding only the logs of mlops serve --log`,
+        'bad_format',
+      );
+    }
+    size += info.size;
+    estimatedRows += info.estimatedRows;
+    width ??= info.width;
+  }
+  if (size === 0) {
+    throw new UsageError(`${label} is a folder with no prediction log in it (no rows)`, `pass a data file to --${flag}, or the folder mlops serve --log writes into`, 'empty_data');
+  }
+  return { path, role, flag, format: 'prediction-log', gzip: false, size, categoricalColumns: new Set(), width, delimiter: COMMA, estimatedRows };
 }

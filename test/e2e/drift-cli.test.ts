@@ -1,5 +1,5 @@
 // End-to-end: mlops drift-check through the built CLI, on the formats users feed it.
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,31 @@ describe('mlops drift-check', () => {
     expect(JSON.parse(recent.stdout).current).toMatchObject({ rows: 900, otherRowsSkipped: 300 });
     const all = await run('drift-check', 'fraud', '--current', log, '--json');
     expect(JSON.parse(all.stdout).current.rows).toBe(1200);
+  });
+
+  it('reads a folder of replica logs as one log (--log DIR/predictions-$(hostname).jsonl), rotated files and --since too', async () => {
+    const rows = (await readFile(DRIFTED, 'utf8')).trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+    const now = Date.now();
+    const entry = (i: number, hoursAgo: number, model = 'fraud') =>
+      JSON.stringify({ request_id: `r${i}`, time: new Date(now - hoursAgo * 3_600_000).toISOString(), model, version: 'v1.0.0', variant: 'default', features: rows[i % rows.length], outputs: {}, latency_ms: 0.1 });
+    const folder = join(dir, 'replica-logs');
+    await mkdir(folder, { recursive: true });
+    // Pod a: rotated once, log.1 is 5 h old. Pod b: live only, with feedback and another model's rows.
+    await writeFile(join(folder, 'predictions-pod-a.jsonl.1'), Array.from({ length: 300 }, (_, i) => entry(i, 5)).join('\n') + '\n');
+    await writeFile(join(folder, 'predictions-pod-a.jsonl'), Array.from({ length: 400 }, (_, i) => entry(300 + i, 1 / 6)).join('\n') + '\n');
+    const podB = Array.from({ length: 500 }, (_, i) => entry(700 + i, 1 / 6));
+    podB.push(JSON.stringify({ type: 'feedback', request_id: 'r701', time: new Date(now).toISOString(), label: 1, joined: false }), entry(9, 1 / 6, 'churn'));
+    await writeFile(join(folder, 'predictions-pod-b.jsonl'), podB.join('\n') + '\n');
+    const all = await run('drift-check', 'fraud', '--current', folder, '--json');
+    expect(all.exitCode, all.stderr).toBe(1);
+    expect(JSON.parse(all.stdout).current).toMatchObject({ format: 'prediction-log', rows: 1200, otherRowsSkipped: 2 });
+    const recent = await run('drift-check', 'fraud', '--current', folder, '--since', '1h', '--json');
+    expect(JSON.parse(recent.stdout).current).toMatchObject({ rows: 900, otherRowsSkipped: 302 });
+    // A stray file that is not a log: exit 2, one line naming it.
+    await writeFile(join(folder, 'notes.csv'), 'a,b\n1,2\n');
+    const stray = await run('drift-check', 'fraud', '--current', folder);
+    expect(stray.exitCode).toBe(2);
+    expect(expectCleanError(stray)).toMatch(/notes\.csv is not a prediction log/);
   });
 
   it('says what it ignored, warns on a tiny sample and exits 2 rather than a silent ok', async () => {

@@ -100,6 +100,21 @@ describe('checkDrift: formats and verdicts', () => {
     expect(report.summary.driftedFeatures).toEqual(['age']);
   });
 
+  it('reads a folder of replica prediction logs as one log (the log owner: rotated files, gzip, empty files)', async () => {
+    const folder = join(dir, 'replicas');
+    mkdirSync(folder, { recursive: true });
+    // Replica a: one live file, gzip-compressed (an archived log). Replica b: rotated once.
+    // Replica c: nothing logged yet.
+    file('replicas/predictions-a.jsonl', gzipSync(toPredictionLog(shifted.slice(0, 700), 3)));
+    file('replicas/predictions-b.jsonl.1', toPredictionLog(shifted.slice(700, 1100), 3));
+    file('replicas/predictions-b.jsonl', toPredictionLog(shifted.slice(1100), 3));
+    file('replicas/predictions-c.jsonl', '');
+    const report = await checkDrift({ reference: file('ref-folder.csv', toCsv(HEADER, clean)), current: folder });
+    const shadows = Math.ceil(700 / 3) + Math.ceil(400 / 3) + Math.ceil((shifted.length - 1100) / 3);
+    expect(report.current).toMatchObject({ format: 'prediction-log', rows: shifted.length, shadowRowsSkipped: shadows });
+    expect(report.summary.driftedFeatures).toEqual(['age']);
+  });
+
   it('compares two prediction logs with the model columns as names', async () => {
     const report = await checkDrift({
       reference: file('a.log', toPredictionLog(clean)),
@@ -417,7 +432,26 @@ describe('checkDrift: bad input is a one-line UsageError naming the file (exit 2
         mkdirSync(folder, { recursive: true });
         return { reference: file('d2-ref.csv', toCsv(HEADER, clean)), current: folder };
       },
-      /is a directory/,
+      /folder is a folder with no prediction log in it/,
+    ],
+    [
+      'a folder holding a file that is not a prediction log',
+      () => {
+        const folder = join(dir, 'mixed');
+        mkdirSync(folder, { recursive: true });
+        file('mixed/predictions.jsonl', toPredictionLog(clean2));
+        file('mixed/notes.csv', toCsv(HEADER, clean2));
+        return { reference: file('d3-ref.csv', toCsv(HEADER, clean)), current: folder };
+      },
+      /mixed is a folder, read as prediction logs \(one per replica\), but .*notes\.csv is not a prediction log/,
+    ],
+    [
+      'a prediction log line that is not JSON (a hand-edited log)',
+      () => ({
+        reference: file('pj-ref.csv', toCsv(HEADER, clean)),
+        current: file('pj.log', `${toPredictionLog(clean2.slice(0, 1200))}{"request_id": "torn",\n${toPredictionLog(clean2.slice(1200))}`),
+      }),
+      /pj\.log line 1201 is not valid JSON/,
     ],
     ['an unknown test', () => ({ reference: 'a', current: 'b', test: 'anova' as never }), /unknown test 'anova'/],
     ['a p-value threshold above 1', () => ({ reference: 'a', current: 'b', threshold: 5 }), /threshold 5 is out of range/],
