@@ -8,7 +8,9 @@ export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Every environment variable mlops reads, with its meaning (also listed in the README). */
 export const ENV_VARS = {
-  MLOPS_REGISTRY: 'registry folder (default ./mlops-registry)',
+  MLOPS_REGISTRY: 'registry folder or s3://BUCKET/PREFIX (default ./mlops-registry)',
+  MLOPS_CACHE_DIR: 'local cache of an s3:// registry\'s blobs and records (default $XDG_CACHE_HOME/mlops or ~/.cache/mlops)',
+  MLOPS_S3_PATH_STYLE: '0 turns off path-style S3 addressing, which is on whenever AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL is set',
   MLOPS_USER: 'who is recorded as registering / promoting (default: the OS user)',
   MLOPS_DOCKER: 'path of the docker binary (default: docker on PATH)',
   MLOPS_KUBECTL: 'path of the kubectl binary (default: kubectl on PATH)',

@@ -16,7 +16,7 @@ export interface Ctx {
   cwd: string;
   env: Env;
   settings: EnvSettings;
-  /** Absolute registry folder: --registry > MLOPS_REGISTRY > ./mlops-registry. */
+  /** Registry location, an absolute folder or s3://BUCKET/PREFIX: --registry > MLOPS_REGISTRY > ./mlops-registry. */
   registryDir: string;
   ui: Ui;
   runner: Runner;
@@ -31,8 +31,10 @@ export interface Ctx {
   stopRequested: Promise<NodeJS.Signals>;
 }
 
+/** A folder (made absolute) or an s3://BUCKET/PREFIX URL (kept as it is). */
 export function resolveRegistryDir(cwd: string, settings: EnvSettings, flag?: string): string {
-  return resolve(cwd, flag ?? settings.registry ?? 'mlops-registry');
+  const location = flag ?? settings.registry ?? 'mlops-registry';
+  return location.startsWith('s3://') ? location.replace(/\/+$/, '') : resolve(cwd, location);
 }
 
 export function currentUser(settings: EnvSettings, env: Env): string {

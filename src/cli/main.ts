@@ -42,6 +42,9 @@ let reportStray: (error: unknown) => void = () => undefined;
 
 export async function run(argv: string[]): Promise<void> {
   const env = process.env;
+  // The AWS SDK (s3:// registries) warns on every run that its releases after January 2027
+  // need Node 22; the version mlops pins works on Node 20, so users need not see it.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const settings = baseSettings(env);
   let ui = new Ui({ stdout: process.stdout, stderr: process.stderr, stdinIsTTY: Boolean(process.stdin.isTTY), env, json: wantsJson(argv), quiet: false, color: argv.includes('--no-color') ? false : undefined });
   guardStandardStreams(() => {

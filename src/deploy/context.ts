@@ -1,5 +1,6 @@
 // Assembles the docker build context for `mlops deploy`: mlops with its production
 // dependencies, one exported model version, and the Dockerfile rendered from templates/.
+import { sanitizeExportedRegistry } from './image-record.js';
 import { constants } from 'node:fs';
 import { access, chmod, cp, lstat, mkdir, readFile, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
@@ -74,6 +75,8 @@ export async function assembleContext(options: AssembleContextOptions): Promise<
   }
 
   await options.exportModel(join(dir, CONTEXT_REGISTRY_DIR));
+  // The reference rows, the registering machine's paths and people's names stay out.
+  await sanitizeExportedRegistry(join(dir, CONTEXT_REGISTRY_DIR));
 
   const template = options.dockerfileTemplate ?? join(packageRoot, 'templates', 'Dockerfile');
   const dockerfile = join(dir, 'Dockerfile');
@@ -180,6 +183,8 @@ export async function collectProductionPackages(packageRoot: string): Promise<Pa
     ];
     for (const [name, required] of wanted) {
       if (node.dependencies.has(name)) continue;
+      // Type declarations are never loaded at run time (protobufjs lists @types/node as a dependency).
+      if (name.startsWith('@types/')) continue;
       const found = await resolvePackage(node.dir, name);
       if (!found) {
         // npm installs peers, but older installs may lack them; a missing optional one is normal.

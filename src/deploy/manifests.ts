@@ -1,6 +1,6 @@
 // Kubernetes manifests from the readable templates in templates/k8s/: the template is
 // parsed as YAML and values go into its nodes, so no value can change the YAML's shape.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isMap, isScalar, parseDocument, visit, type YAMLMap } from 'yaml';
 import { UsageError, messageOf } from '../errors.js';
@@ -11,12 +11,25 @@ export const K8S_TEMPLATE_DIR = fileURLToPath(new URL('../../templates/k8s/', im
 export interface K8sTemplates {
   deployment: string;
   service: string;
+  podDisruptionBudget: string;
+  hpa: string;
 }
 
 export interface RenderedManifests {
   deployment: string;
   service: string;
+  podDisruptionBudget: string;
+  /** Only with --hpa. */
+  hpa?: string;
 }
+
+/** The files of a template folder (`--templates DIR`); a team's folder may hold only some. */
+export const K8S_TEMPLATE_FILES: Record<keyof K8sTemplates, string> = {
+  deployment: 'deployment.yaml',
+  service: 'service.yaml',
+  podDisruptionBudget: 'poddisruptionbudget.yaml',
+  hpa: 'hpa.yaml',
+};
 
 /** What the templates may refer to; a value left undefined drops the line that holds it. */
 export interface ManifestValues {
@@ -29,22 +42,56 @@ export interface ManifestValues {
   port: number;
   namespace: string;
   sha256?: string;
+  /** CPU limit (= request), Kubernetes quantity: '1', '500m', '2'. */
+  cpu: string;
+  /** Memory limit (= request): '1Gi'. */
+  memory: string;
+  /** serve --workers: the CPU limit in whole cores, at least 1. */
+  workers: number;
+  /** With --hpa MIN:MAX. */
+  minReplicas?: number;
+  maxReplicas?: number;
+}
+
+/** serve's worker count for a CPU limit: whole cores, at least one (500m -> 1, 2.5 -> 2). */
+export function workersForCpu(cpu: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)(m?)$/.exec(cpu.trim());
+  if (!match) return undefined;
+  const cores = Number(match[1]) / (match[2] ? 1000 : 1);
+  if (!(cores > 0)) return undefined;
+  return Math.max(1, Math.floor(cores));
 }
 
 const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9]*)\}/g;
 const WHOLE_PLACEHOLDER = /^\$\{([A-Za-z][A-Za-z0-9]*)\}$/;
 
-export async function loadK8sTemplates(dir = K8S_TEMPLATE_DIR): Promise<K8sTemplates> {
+/**
+ * The built-in templates, or a team's own (`--templates DIR`, `templates:` in mlops.yaml):
+ * a file missing from the team's folder falls back to the built-in one.
+ */
+export async function loadK8sTemplates(dir?: string): Promise<K8sTemplates> {
   const read = async (name: string) => {
-    const path = `${dir.replace(/\/$/, '')}/${name}`;
+    const builtIn = `${K8S_TEMPLATE_DIR.replace(/\/$/, '')}/${name}`;
+    const own = dir ? `${dir.replace(/\/$/, '')}/${name}` : undefined;
+    if (own) {
+      try {
+        return await readFile(own, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new UsageError(`cannot read the manifest template ${own}: ${messageOf(error)}`, 'check --templates DIR (or templates: in mlops.yaml)');
+      }
+    }
     try {
-      return await readFile(path, 'utf8');
+      return await readFile(builtIn, 'utf8');
     } catch (error) {
-      throw new UsageError(`cannot read the manifest template ${path}: ${messageOf(error)}`, 'reinstall mlops; the templates ship in its templates/k8s/ folder');
+      throw new UsageError(`cannot read the manifest template ${builtIn}: ${messageOf(error)}`, 'reinstall mlops; the templates ship in its templates/k8s/ folder');
     }
   };
-  const [deployment, service] = await Promise.all([read('deployment.yaml'), read('service.yaml')]);
-  return { deployment, service };
+  if (dir) {
+    const isDir = await stat(dir).then((info) => info.isDirectory(), () => false);
+    if (!isDir) throw new UsageError(`--templates ${dir} is not a folder`, `make a folder with your own ${Object.values(K8S_TEMPLATE_FILES).join(', ')} (any of them; the rest come from mlops)`);
+  }
+  const [deployment, service, podDisruptionBudget, hpa] = await Promise.all(Object.values(K8S_TEMPLATE_FILES).map(read));
+  return { deployment: deployment!, service: service!, podDisruptionBudget: podDisruptionBudget!, hpa: hpa! };
 }
 
 /**
@@ -113,9 +160,16 @@ export function renderK8sManifests(values: ManifestValues, templates: K8sTemplat
     port: values.port,
     namespace: values.namespace,
     sha256: values.sha256,
+    cpu: values.cpu,
+    memory: values.memory,
+    workers: values.workers,
+    minReplicas: values.minReplicas,
+    maxReplicas: values.maxReplicas,
   };
   return {
     deployment: renderTemplate(templates.deployment, record, 'deployment.yaml'),
     service: renderTemplate(templates.service, record, 'service.yaml'),
+    podDisruptionBudget: renderTemplate(templates.podDisruptionBudget, record, 'poddisruptionbudget.yaml'),
+    ...(values.maxReplicas !== undefined ? { hpa: renderTemplate(templates.hpa, record, 'hpa.yaml') } : {}),
   };
 }

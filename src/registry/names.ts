@@ -8,6 +8,9 @@ export const NAME_PATTERN = /^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$/;
 /** vMAJOR.MINOR.PATCH with an optional -prerelease; the leading v is added when missing. */
 export const VERSION_PATTERN = /^v(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(?:-([0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*))?$/;
 
+/** Versions longer than this are refused before anything is written (file and key names have limits). */
+export const MAX_VERSION_LENGTH = 128;
+
 export const STAGE_REFS = ['production', 'staging', 'latest'] as const;
 export type StageRef = (typeof STAGE_REFS)[number];
 
@@ -24,6 +27,9 @@ export function validateName(name: string): string {
 
 export function normalizeVersion(version: string): string {
   const candidate = /^\d/.test(version) ? `v${version}` : version;
+  if (candidate.length > MAX_VERSION_LENGTH) {
+    throw new UsageError(`version '${version.slice(0, 40)}...' is ${candidate.length} characters long`, `use at most ${MAX_VERSION_LENGTH} characters`, 'invalid_version');
+  }
   if (!VERSION_PATTERN.test(candidate)) {
     throw new UsageError(
       `invalid version '${version}'`,

@@ -1,10 +1,12 @@
 // Stage changes: promote (with metric gates) and rollback. Each is a pure plan computed
-// from the versions, then applied under the model's lock after re-planning against the
-// state found there, so two promotions at once leave exactly one production version.
+// from the model's state and the records it names, applied as one compare-and-swap of
+// the state (re-planned on a conflict), so two promotions at once leave exactly one
+// production version.
 import { CheckFailedError, NotFoundError, UsageError } from '../errors.js';
 import { normalizeVersion, validateName } from './names.js';
 import type { OnRegistryEvent, Registry } from './registry.js';
-import type { HistoryEntry, Status, VersionRecord } from './types.js';
+import { applyToState, type ModelState } from './records.js';
+import type { Status, VersionRecord } from './types.js';
 
 import { compare, type Operator } from '../thresholds.js';
 
@@ -126,59 +128,83 @@ export interface ApplyOptions {
   onEvent?: OnRegistryEvent;
 }
 
-async function applyChanges(
-  registry: Registry,
-  name: string,
-  versions: VersionRecord[],
-  changes: StatusChange[],
-  event: HistoryEntry['event'],
-  options: ApplyOptions,
-  note?: string,
-): Promise<void> {
-  const at = options.now().toISOString();
-  // Leaving production is written before entering it: a crash in between leaves no
-  // production version (visible, fixable by re-running) rather than two.
-  const ordered = [...changes.filter((c) => c.from === 'production'), ...changes.filter((c) => c.from !== 'production')];
-  for (const change of ordered) {
-    const record = versions.find((v) => v.version === change.version)!;
-    const entry: HistoryEntry = { at, by: options.user, event, status: change.to, from: change.from, ...(note ? { note } : {}) };
-    await registry.writeVersion({ ...record, status: change.to, history: [...record.history, entry] });
+/** The records a plan needs, with their stages from `state`: the given versions and production. */
+async function recordsFor(registry: Registry, name: string, state: ModelState, versions: Array<string | undefined>): Promise<VersionRecord[]> {
+  const wanted = [...new Set([...versions, state.production].filter((v): v is string => v !== undefined))];
+  const records = await Promise.all(wanted.map((v) => registry.recordIn(name, v, state)));
+  return records.filter((r): r is VersionRecord => r !== undefined);
+}
+
+async function auditChanges(registry: Registry, name: string, changes: StatusChange[], action: 'promote' | 'rollback', at: string, options: ApplyOptions): Promise<void> {
+  for (const change of changes) await registry.audit({ at, by: options.user, action, model: name, version: change.version, from: change.from, to: change.to });
+}
+
+/** Levenshtein distance, for "did you mean". */
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
   }
-  for (const change of changes) {
-    await registry.audit({ at, by: options.user, action: event === 'rolled_back' ? 'rollback' : 'promote', model: name, version: change.version, from: change.from, to: change.to });
+  return row[b.length]!;
+}
+
+/** A --require on a metric the version does not have is a typo or a missing metric: exit 2 with the version's metrics. */
+export function checkRequiredMetrics(target: VersionRecord, require: Requirement[] | undefined): void {
+  const known = Object.keys(target.metrics);
+  for (const r of require ?? []) {
+    if (r.metric in target.metrics) continue;
+    const close = known.map((m) => ({ m, d: distance(r.metric.toLowerCase(), m.toLowerCase()) })).sort((x, y) => x.d - y.d)[0];
+    const guess = close && close.d <= Math.max(2, Math.floor(r.metric.length / 3)) ? `did you mean ${close.m}? ` : '';
+    throw new UsageError(
+      `${target.name} ${target.version} has no metric '${r.metric}' to check --require '${r.metric}${r.op}${r.value}' against`,
+      `${guess}${known.length ? `its metrics: ${known.join(', ')}` : 'it has no metrics'}; metrics are recorded at registration (--metric k=v, --metrics-file)`,
+      'unknown_metric',
+    );
   }
 }
 
 export async function preparePromotion(registry: Registry, request: PromotionRequest): Promise<PromotionPlan> {
   validateName(request.name);
-  const versions = await registry.requireModel(request.name);
-  return planPromotion(versions, { ...request, version: normalizeVersion(request.version) });
+  const version = normalizeVersion(request.version);
+  await registry.requireModel(request.name, { names: true });
+  const { state } = await registry.readState(request.name);
+  const records = await recordsFor(registry, request.name, state, [version]);
+  const target = records.find((r) => r.version === version);
+  if (target) checkRequiredMetrics(target, request.require);
+  return planPromotion(records, { ...request, version });
 }
 
-/** Re-plan under the lock (the state may have moved since the dry plan) and apply. */
+/** Re-plan on the state being replaced (it may have moved since the dry plan) and swap it in with one compare-and-swap. */
 export async function promote(registry: Registry, request: PromotionRequest, options: ApplyOptions): Promise<PromotionPlan> {
+  registry.requireWritable();
   const normalized = { ...request, version: normalizeVersion(request.version) };
-  await registry.requireModel(validateName(request.name)); // before the lock, which would create the folder
-  return registry.lock(
-    request.name,
-    async () => {
-      const versions = await registry.requireModel(request.name);
-      const plan = planPromotion(versions, normalized);
-      if (!plan.passed) {
-        const failed = plan.gates.filter((g) => !g.passed).map((g) => g.message);
-        const missing = failed.some((message) => / is not recorded /.test(message));
-        throw new CheckFailedError(
-          `promotion of ${plan.name} ${plan.version} refused: ${failed.join('; ')}`,
-          missing ? 'metrics are recorded at registration (--metric k=v, --metrics-file); a version cannot be gated on one it lacks' : 'improve the model, or change the gate if it is wrong',
-          'gate_failed',
-          plan,
-        );
-      }
-      await applyChanges(registry, request.name, versions, plan.changes, 'promoted', options);
-      return plan;
-    },
-    options.onEvent,
-  );
+  await registry.requireModel(validateName(request.name), { names: true });
+  const at = options.now().toISOString();
+  const plan = await registry.updateState(request.name, async (state) => {
+    const records = await recordsFor(registry, request.name, state, [normalized.version]);
+    const target = records.find((r) => r.version === normalized.version);
+    if (target) checkRequiredMetrics(target, request.require);
+    const plan = planPromotion(records, normalized);
+    if (!plan.passed) {
+      const failed = plan.gates.filter((g) => !g.passed).map((g) => g.message);
+      const missing = failed.some((message) => / is not recorded /.test(message));
+      throw new CheckFailedError(
+        `promotion of ${plan.name} ${plan.version} refused: ${failed.join('; ')}`,
+        missing ? 'metrics are recorded at registration (--metric k=v, --metrics-file); a version cannot be gated on one it lacks' : 'improve the model, or change the gate if it is wrong',
+        'gate_failed',
+        plan,
+      );
+    }
+    return { state: applyToState(state, plan.changes, { at, by: options.user, event: 'promoted' }), result: plan };
+  });
+  await auditChanges(registry, request.name, plan.changes, 'promote', at, options);
+  return plan;
 }
 
 export interface RollbackPlan {
@@ -224,18 +250,24 @@ export function planRollback(name: string, versions: VersionRecord[]): RollbackP
   };
 }
 
+/** Every version that was ever production, with its history: what a rollback chooses from. */
+async function rollbackCandidates(registry: Registry, name: string, state: ModelState): Promise<VersionRecord[]> {
+  return recordsFor(registry, name, state, state.changes.filter((c) => c.to === 'production').map((c) => c.version));
+}
+
 export async function rollback(registry: Registry, name: string, options: ApplyOptions & { dryRun?: boolean }): Promise<RollbackPlan> {
   validateName(name);
-  const versions = await registry.requireModel(name);
-  if (options.dryRun) return planRollback(name, versions);
-  return registry.lock(
-    name,
-    async () => {
-      const versions = await registry.requireModel(name);
-      const plan = planRollback(name, versions);
-      await applyChanges(registry, name, versions, plan.changes, 'rolled_back', options, `rolled back from ${plan.from} to ${plan.to}`);
-      return plan;
-    },
-    options.onEvent,
-  );
+  await registry.requireModel(name, { names: true });
+  if (options.dryRun) {
+    const { state } = await registry.readState(name);
+    return planRollback(name, await rollbackCandidates(registry, name, state));
+  }
+  registry.requireWritable();
+  const at = options.now().toISOString();
+  const plan = await registry.updateState(name, async (state) => {
+    const plan = planRollback(name, await rollbackCandidates(registry, name, state));
+    return { state: applyToState(state, plan.changes, { at, by: options.user, event: 'rolled_back', note: `rolled back from ${plan.from} to ${plan.to}` }), result: plan };
+  });
+  await auditChanges(registry, name, plan.changes, 'rollback', at, options);
+  return plan;
 }

@@ -8,7 +8,7 @@ import { featureWidth } from '../model/signature.js';
 import { nextPatch, normalizeVersion, validateName } from './names.js';
 import { prepareReference, DEFAULT_REFERENCE_ROWS } from './reference.js';
 import type { OnRegistryEvent, Registry } from './registry.js';
-import { sha256Hex } from './registry.js';
+import type { StoredRecord } from './records.js';
 import type { SourceInfo, VersionRecord } from './types.js';
 
 export interface RegisterInput {
@@ -50,54 +50,62 @@ export async function registerVersion(registry: Registry, input: RegisterInput):
     input.onEvent?.({ type: 'info', message: `reference data: kept a uniform sample of ${reference.rows} of ${reference.sourceRows} rows` });
   }
 
+  registry.requireWritable();
   // Blobs first: if we die after this, the registry holds an unreferenced blob and no version.
-  const artifactHash = await registry.putBlob(bytes);
+  const artifactHash = await registry.putBlob(bytes, input.modelPath);
   const referenceHash = reference ? await registry.putBlob(reference.gzip) : undefined;
 
-  return registry.lock(
-    name,
-    async () => {
-      const existing = await registry.listVersions(name);
-      const version = requested ?? nextPatch(existing.map((v) => v.version));
-      if (existing.some((v) => v.version === version)) {
-        throw new ConflictError(
-          `${name} ${version} is already registered; versions are immutable`,
-          `register under a new version (next free: ${nextPatch(existing.map((v) => v.version))}), or leave out --version`,
-          'version_exists',
-        );
-      }
-      const at = input.now().toISOString();
-      const record: VersionRecord = {
-        name,
-        version,
-        created_at: at,
-        status: 'staging',
-        artifact: { file: basename(input.modelPath), size: bytes.byteLength, sha256: artifactHash },
-        signature,
-        metrics: input.metrics ?? {},
-        tags: input.tags ?? {},
-        description: input.description ?? '',
-        registered_by: input.user,
-        source: input.source,
-        ...(reference && referenceHash
-          ? {
-              reference_data: {
-                rows: reference.rows,
-                source_rows: reference.sourceRows,
-                sha256: referenceHash,
-                size: reference.gzip.byteLength,
-                file: basename(input.referenceDataPath!),
-                columns: reference.columns,
-              },
-            }
-          : {}),
-        history: [{ at, by: input.user, event: 'registered', status: 'staging' }],
-      };
-      await registry.writeVersion(record);
-      await registry.audit({ at, by: input.user, action: 'register', model: name, version, sha256: artifactHash });
-      return record;
-    },
-    input.onEvent,
+  // Then, per attempt: the audit event, then the record (create-only, the commit point).
+  // Killed in between, an audit event names a version whose record does not exist or names
+  // another event: no version is ever visible without its audit event.
+  for (let attempt = 0; ; attempt++) {
+    const existing = await registry.versionNames(name);
+    const version = requested ?? nextPatch(existing);
+    if (existing.includes(version)) throw versionExists(name, version, existing);
+    const at = input.now().toISOString();
+    const auditKey = await registry.audit({ at, by: input.user, action: 'register', model: name, version, sha256: artifactHash });
+    const record: StoredRecord = {
+      name,
+      version,
+      created_at: at,
+      artifact: { file: basename(input.modelPath), size: bytes.byteLength, sha256: artifactHash },
+      signature,
+      metrics: input.metrics ?? {},
+      tags: input.tags ?? {},
+      description: input.description ?? '',
+      registered_by: input.user,
+      source: input.source,
+      ...(reference && referenceHash
+        ? {
+            reference_data: {
+              rows: reference.rows,
+              source_rows: reference.sourceRows,
+              sha256: referenceHash,
+              size: reference.gzip.byteLength,
+              file: basename(input.referenceDataPath!),
+              columns: reference.columns,
+            },
+          }
+        : {}),
+      audit_event: auditKey,
+    };
+    if (await registry.createVersion(record)) {
+      const { audit_event: _audit, ...visible } = record;
+      return { ...visible, status: 'staging', history: [{ at, by: input.user, event: 'registered', status: 'staging' }] };
+    }
+    // Another register took this version number: withdraw our event and take the next one.
+    await registry.removeAudit(auditKey).catch(() => undefined);
+    if (requested) throw versionExists(name, version, await registry.versionNames(name));
+    if (attempt >= 500) throw new ConflictError(`could not find a free version of ${name} after 500 attempts`, 'run the command again, or pass --version');
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(5 * 2 ** attempt, 100)));
+  }
+}
+
+function versionExists(name: string, version: string, existing: string[]): ConflictError {
+  return new ConflictError(
+    `${name} ${version} is already registered; versions are immutable`,
+    `register under a new version (next free: ${nextPatch(existing)}), or leave out --version`,
+    'version_exists',
   );
 }
 

@@ -23,7 +23,7 @@ export type ToWorker =
 
 export type ToPrimary =
   | { type: 'mlops:hello' }
-  | { type: 'mlops:listening'; port: number }
+  | { type: 'mlops:listening'; port: number; grpcPort?: number }
   | { type: 'mlops:ready'; models: ServedVersion[] }
   | { type: 'mlops:fatal'; error: SerializedError }
   | { type: 'mlops:event'; event: ServeEvent }

@@ -44,9 +44,9 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
   const metricsRequests = new Map<number, MetricsRequest>();
   const feedbackRequests = new Map<number, { pending: Set<number>; done: (answer: FeedbackAnswer) => void; fallback: FeedbackAnswer }>();
 
-  let resolveListening!: (port: number) => void;
+  let resolveListening!: (ports: { port: number; grpcPort?: number }) => void;
   let rejectStart!: (error: Error) => void;
-  const listening = new Promise<number>((resolve, reject) => {
+  const listening = new Promise<{ port: number; grpcPort?: number }>((resolve, reject) => {
     resolveListening = resolve;
     rejectStart = reject;
   });
@@ -109,7 +109,7 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
         send(worker, { type: 'mlops:start', plan });
         break;
       case 'mlops:listening':
-        resolveListening(msg.port);
+        resolveListening({ port: msg.port, ...(msg.grpcPort !== undefined ? { grpcPort: msg.grpcPort } : {}) });
         break;
       case 'mlops:ready':
         models = msg.models;
@@ -218,13 +218,19 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
   };
 
   // Workers listen only once their models are loaded: find a taken port now, not after the load.
-  if (plan.port !== 0) {
+  for (const taken of [plan.port, plan.grpcPort]) {
+    if (taken === undefined || taken === 0) continue;
     const probe = createServer();
-    await listen(probe, plan.port, plan.host);
+    try {
+      await listen(probe, taken, plan.host);
+    } catch (error) {
+      if (taken === plan.grpcPort && error instanceof UsageError) throw new UsageError(`--grpc-port ${taken} is in use on ${plan.host}`, 'pick another port, or stop what listens there');
+      throw error;
+    }
     await new Promise((resolve) => probe.close(resolve));
   }
   for (let i = 0; i < plan.workers; i++) fork();
-  const port = await listening;
+  const { port, grpcPort } = await listening;
   const url = connectUrl(plan.host, port);
   void ready.then(() => onEvent({ type: 'ready', level: 'info', message: `ready: ${plan.workers} workers serving ${models.map((m) => `${m.model} ${m.version}${m.variant !== 'default' ? ` (${m.variant})` : ''}`).join(', ')}`, url }));
 
@@ -232,6 +238,7 @@ export async function startCluster(plan: ServePlan, onEvent: OnServeEvent): Prom
     url,
     host: plan.host,
     port,
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
     workers: plan.workers,
     ready,
     models: () => models,

@@ -6,6 +6,8 @@ export interface ServerHandle {
   url: string;
   host: string;
   port: number;
+  /** The bound gRPC port with --grpc-port. */
+  grpcPort?: number;
   workers: number;
   /** Resolves when every model is loaded and warmed (readiness true); rejects with the MlopsError that stopped loading (the server is then closed). */
   ready: Promise<void>;

@@ -7,7 +7,7 @@ import { MlopsError, ToolFailedError, UsageError, messageOf } from '../errors.js
 import { createSession, loadOrt, signatureOf } from '../model/onnx.js';
 import type { Signature, TensorSpec } from '../model/signature.js';
 import type { VersionRecord } from '../registry/types.js';
-import { createTypedArray, isSupportedType, rowJson, type NumericArray, type TensorLike } from './tensors.js';
+import { createTensorData, createTypedArray, isSupportedType, rowJson, type NumericArray, type TensorData, type TensorLike } from './tensors.js';
 
 /** onnxruntime could not load or run a registered model: exit 4 ("a model that fails to load"). */
 function cannotLoad(record: VersionRecord, error: unknown): ToolFailedError {
@@ -24,7 +24,8 @@ function cannotLoad(record: VersionRecord, error: unknown): ToolFailedError {
 export interface ModelSource {
   listModels(): Promise<string[]>;
   resolve(name: string, ref?: string): Promise<VersionRecord>;
-  artifactPath(record: VersionRecord): string;
+  /** A local file of the version's model, verified against its sha256. */
+  artifactFile(record: VersionRecord): Promise<string>;
 }
 
 export type Outputs = Record<string, TensorLike>;
@@ -185,8 +186,9 @@ export class LoadedModel {
     const label = `${record.name} ${record.version}`;
     let bytes: Buffer;
     try {
-      bytes = await readFile(source.artifactPath(record));
+      bytes = await readFile(await source.artifactFile(record));
     } catch (error) {
+      if (error instanceof MlopsError) throw error; // a blob that fails its sha256 check, a refused S3 read: already one line with a hint
       throw new UsageError(`cannot read the artifact of ${label}: ${messageOf(error)}`, 'the registry blob is missing: re-register the version');
     }
     const ort = await loadOrt();
@@ -216,10 +218,10 @@ export class LoadedModel {
     const feeds: Record<string, Tensor> = {};
     for (const spec of this.signature.inputs) {
       if (!isSupportedType(spec.type)) {
-        throw new UsageError(`${this.name} ${this.version}: input ${spec.name} has element type ${spec.type}, which serve does not support`, 'serve models with numeric or bool inputs');
+        throw new UsageError(`${this.name} ${this.version}: input ${spec.name} has element type ${spec.type}, which serve does not support`, 'serve models with numeric, bool or string inputs');
       }
       const dims = spec.shape.map((d) => (typeof d === 'number' ? d : 1));
-      feeds[spec.name] = this.tensor(spec.type, createTypedArray(spec.type, dims.reduce((a, b) => a * b, 1)), dims);
+      feeds[spec.name] = this.tensor(spec.type, createTensorData(spec.type, dims.reduce((a, b) => a * b, 1)), dims);
     }
     try {
       await this.session.run(feeds, this.plan.fetch);
@@ -228,7 +230,7 @@ export class LoadedModel {
     }
   }
 
-  tensor(type: string, data: NumericArray, dims: readonly number[]): Tensor {
+  tensor(type: string, data: TensorData, dims: readonly number[]): Tensor {
     return new this.TensorClass(type as 'float32', data as Float32Array, dims);
   }
 

@@ -18,6 +18,8 @@ export interface ServeOptions {
   host?: string;
   /** 0 picks a free port (handle.port tells which). */
   port?: number;
+  /** Also serve the Open Inference Protocol over gRPC on this port (0: a free one); none when unset. */
+  grpcPort?: number;
   /** Processes that run inference; 1 serves in this process, N > 1 forks a node:cluster. */
   workers?: number;
   /** Follow production promotions of unpinned models (default true). */
@@ -87,6 +89,7 @@ export interface ServePlan {
   registryDir: string;
   host: string;
   port: number;
+  grpcPort?: number;
   workers: number;
   watch: boolean;
   pollIntervalMs: number;
@@ -198,6 +201,7 @@ const CONFIG_KEYS = [
   'log',
   'experiments',
   'shadows',
+  'grpc_port',
 ];
 const LOG_KEYS = ['path', 'sample', 'max_size', 'keep'];
 const EXPERIMENT_KEYS = ['name', 'model', 'variants'];
@@ -209,6 +213,7 @@ export interface ServeConfigFile {
   models?: string[];
   host?: string;
   port?: number;
+  grpc_port?: number;
   workers?: number;
   watch?: boolean;
   poll_interval_ms?: number;
@@ -229,6 +234,7 @@ export interface ServeConfigFile {
 /** Numeric keys: what each must be, in the words of its flag. */
 const NUMBER_KEYS: Record<string, { min: number; max?: number; integer?: boolean; example: string }> = {
   port: { min: 0, max: 65535, integer: true, example: '8000 (0 picks a free port)' },
+  grpc_port: { min: 0, max: 65535, integer: true, example: '8001 (0 picks a free port)' },
   workers: { min: 1, integer: true, example: '2' },
   poll_interval_ms: { min: 50, example: '1000' },
   batch_window_ms: { min: -1, integer: true, example: '0' },
@@ -423,6 +429,9 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${workers} must be a whole number >= 1`, 'e.g. --workers 4, or leave it out to use every core');
   const port = options.port ?? file.port ?? DEFAULTS.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port ${port} is not a port`, 'use 0-65535 (0 picks a free one)');
+  const grpcPort = options.grpcPort ?? file.grpc_port;
+  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new UsageError(`--grpc-port ${grpcPort} is not a port`, 'use 0-65535 (0 picks a free one)');
+  if (grpcPort !== undefined && grpcPort !== 0 && grpcPort === port) throw new UsageError(`--grpc-port ${grpcPort} is the HTTP port too`, 'give gRPC its own port, e.g. --port 8000 --grpc-port 8001');
   const batchMaxRows = options.batchMaxRows ?? file.batch_max_rows ?? DEFAULTS.batchMaxRows;
   if (!Number.isInteger(batchMaxRows) || batchMaxRows < 1) throw new UsageError(`batch max rows ${batchMaxRows} must be a whole number >= 1`, 'e.g. 512');
   const pollIntervalMs = options.pollIntervalMs ?? file.poll_interval_ms ?? DEFAULTS.pollIntervalMs;
@@ -432,6 +441,7 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
     registryDir: options.registryDir,
     host: options.host ?? file.host ?? DEFAULTS.host,
     port,
+    ...(grpcPort !== undefined ? { grpcPort } : {}),
     workers,
     watch: options.watch ?? file.watch ?? true,
     pollIntervalMs,

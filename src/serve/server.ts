@@ -4,6 +4,7 @@ import { Registry } from '../registry/registry.js';
 import { ServeApp } from './app.js';
 import type { OnServeEvent } from './events.js';
 import { closeHttpServer, connectUrl, createHttpServer, createLogSink, listen } from './http-server.js';
+import { startServeGrpc } from './grpc/serve.js';
 import { ServeMetrics } from './metrics.js';
 import type { ModelSource } from './model.js';
 import type { ServedVersion } from './models.js';
@@ -42,6 +43,13 @@ async function startInProcess(plan: ServePlan, source: ModelSource, onEvent: OnS
   const server = createHttpServer(app.handle);
   const port = await listen(server, plan.port, plan.host);
   const url = connectUrl(plan.host, port);
+  let grpc: Awaited<ReturnType<typeof startServeGrpc>>;
+  try {
+    grpc = await startServeGrpc(app, plan, metrics, onEvent);
+  } catch (error) {
+    await closeHttpServer(server, app, 0);
+    throw error;
+  }
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => {
@@ -53,7 +61,7 @@ async function startInProcess(plan: ServePlan, source: ModelSource, onEvent: OnS
       if (!failedStart) onEvent({ type: 'draining', level: 'info', message: `draining: readiness is false${delayMs ? `, still answering for ${delayMs} ms` : ''}, in-flight requests finish` });
       app.beginDrain();
       if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-      await closeHttpServer(server, app, plan.drainTimeoutMs);
+      await Promise.all([closeHttpServer(server, app, plan.drainTimeoutMs), grpc?.close(plan.drainTimeoutMs)]);
       await app.dispose();
       if (!failedStart) onEvent({ type: 'drained', level: 'info', message: 'drained: every request answered, log flushed' });
       resolveClosed();
@@ -75,6 +83,7 @@ async function startInProcess(plan: ServePlan, source: ModelSource, onEvent: OnS
     url,
     host: plan.host,
     port,
+    ...(grpc ? { grpcPort: grpc.port } : {}),
     workers: 1,
     ready,
     models: () => app.describe(),

@@ -1,5 +1,7 @@
 // Element types: onnxruntime names <-> Open Inference Protocol datatypes, JSON values ->
 // typed arrays with per-value checks, and tensor rows -> JSON values for answers and logs.
+// FP16 travels as IEEE half bits in a Uint16Array (what onnxruntime-node takes and gives);
+// BYTES (onnxruntime "string") as an array of strings.
 
 /** onnxruntime element type -> Open Inference Protocol V2 datatype. */
 export const V2_DATATYPE: Readonly<Record<string, string>> = {
@@ -18,6 +20,9 @@ export const V2_DATATYPE: Readonly<Record<string, string>> = {
   string: 'BYTES',
 };
 
+/** Open Inference Protocol datatype -> onnxruntime element type. */
+export const ORT_TYPE: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(V2_DATATYPE).map(([ort, v2]) => [v2, ort]));
+
 export type NumericArray =
   | Float32Array
   | Float64Array
@@ -29,6 +34,9 @@ export type NumericArray =
   | Uint32Array
   | BigInt64Array
   | BigUint64Array;
+
+/** The values of any tensor serve handles: numbers in a typed array, or BYTES as strings. */
+export type TensorData = NumericArray | string[];
 
 interface ElementKind {
   create(length: number): NumericArray;
@@ -82,6 +90,13 @@ const KINDS: Readonly<Record<string, ElementKind>> = {
       (array as BigUint64Array)[index] = BigInt(value as number);
     },
   },
+  float16: {
+    create: (n) => new Uint16Array(n),
+    check: (value) => (typeof value === 'number' && Number.isFinite(value) && Math.abs(value) < HALF_OVERFLOW ? undefined : describeBad(value, 'a finite number within FP16 range (+-65504)')),
+    set: (array, index, value) => {
+      (array as Uint16Array)[index] = floatToHalf(value as number);
+    },
+  },
   // onnxruntime-node takes bool tensors as Uint8Array; JSON clients send true/false (or 0/1).
   bool: {
     create: (n) => new Uint8Array(n),
@@ -92,14 +107,93 @@ const KINDS: Readonly<Record<string, ElementKind>> = {
   },
 };
 
+/** Past this magnitude a float rounds to FP16 infinity (65504 is the largest half). */
+const HALF_OVERFLOW = 65520;
+
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+
+/** A number -> IEEE 754 half bits, round to nearest even (via float32), overflow to infinity. */
+export function floatToHalf(value: number): number {
+  f32[0] = value;
+  const bits = f32Bits[0]!;
+  const sign = (bits >>> 16) & 0x8000;
+  const exponent = (bits >>> 23) & 0xff;
+  let mantissa = bits & 0x7fffff;
+  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
+  const halfExponent = exponent - 127 + 15;
+  if (halfExponent >= 0x1f) return sign | 0x7c00;
+  if (halfExponent <= 0) {
+    // Subnormal half (or zero): the implicit bit becomes explicit and shifts right.
+    if (halfExponent < -10) return sign;
+    mantissa |= 0x800000;
+    const shift = 14 - halfExponent;
+    let half = mantissa >>> shift;
+    const rest = mantissa & ((1 << shift) - 1);
+    const halfway = 1 << (shift - 1);
+    if (rest > halfway || (rest === halfway && half & 1)) half++;
+    return sign | half;
+  }
+  let half = (halfExponent << 10) | (mantissa >>> 13);
+  const rest = mantissa & 0x1fff;
+  // A carry out of the mantissa correctly bumps the exponent (up to infinity).
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+/** IEEE 754 half bits -> number. */
+export function halfToFloat(half: number): number {
+  const sign = half & 0x8000 ? -1 : 1;
+  const exponent = (half >>> 10) & 0x1f;
+  const mantissa = half & 0x3ff;
+  if (exponent === 0) return sign * mantissa * 2 ** -24;
+  if (exponent === 0x1f) return mantissa ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
+}
+
+/** Half bits -> float32 values (an FP16 request for a float32 model). */
+export function halvesToFloat32(halves: Uint16Array): Float32Array {
+  const out = new Float32Array(halves.length);
+  for (let i = 0; i < halves.length; i++) out[i] = halfToFloat(halves[i]!);
+  return out;
+}
+
+/** Float values -> half bits (an FP32 request for a float16 model); undefined if one overflows. */
+export function floatsToHalves(values: ArrayLike<number>): Uint16Array | undefined {
+  const out = new Uint16Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i]!;
+    if (!(Math.abs(value) < HALF_OVERFLOW)) return undefined;
+    out[i] = floatToHalf(value);
+  }
+  return out;
+}
+
+/** Numeric element types and BYTES ("string"). */
 export function isSupportedType(type: string): boolean {
-  return type in KINDS;
+  return type in KINDS || type === 'string';
 }
 
 export function createTypedArray(type: string, length: number): NumericArray {
   const kind = KINDS[type];
   if (!kind) throw new Error(`unsupported element type ${type}`);
   return kind.create(length);
+}
+
+/** Zeroed (or empty-string) data of `type`: numeric types and BYTES. */
+export function createTensorData(type: string, length: number): TensorData {
+  if (type === 'string') return new Array<string>(length).fill('');
+  return createTypedArray(type, length);
+}
+
+/** BYTES values from JSON: strings only (each element is one string). */
+export function fillStrings(target: string[], values: readonly unknown[], where: (index: number) => string): string | undefined {
+  for (let i = 0; i < values.length; i++) {
+    const value = values[i];
+    if (typeof value !== 'string') return `${where(i)}: ${describeBad(value, 'a string')}`;
+    target[i] = value;
+  }
+  return undefined;
 }
 
 /**
@@ -142,12 +236,13 @@ export function jsonScalar(value: unknown): number | string | boolean {
   return String(value);
 }
 
-/** All of a tensor's values as a flat JSON array (V2 `data`). */
+/** All of a tensor's values as a flat JSON array (V2 `data`; FP16 as numbers). */
 export function flatJson(tensor: TensorLike): Array<number | string | boolean> {
   const data = tensor.data as ArrayLike<unknown>;
   const out = new Array<number | string | boolean>(data.length);
-  const isBool = tensor.type === 'bool';
-  for (let i = 0; i < data.length; i++) out[i] = isBool ? data[i] === 1 || data[i] === true : jsonScalar(data[i]);
+  if (tensor.type === 'bool') for (let i = 0; i < data.length; i++) out[i] = data[i] === 1 || data[i] === true;
+  else if (tensor.type === 'float16') for (let i = 0; i < data.length; i++) out[i] = jsonScalar(halfToFloat(data[i] as number));
+  else for (let i = 0; i < data.length; i++) out[i] = jsonScalar(data[i]);
   return out;
 }
 
@@ -157,10 +252,11 @@ export function rowJson(tensor: TensorLike, row: number): unknown {
   const dims = tensor.dims;
   const batch = dims[0] ?? 1;
   const perRow = batch > 0 ? data.length / batch : 0;
-  if (dims.length <= 1 || perRow === 1) return jsonScalar(data[row]);
+  const half = tensor.type === 'float16';
+  if (dims.length <= 1 || perRow === 1) return jsonScalar(half ? halfToFloat(data[row] as number) : data[row]);
   const out = new Array<unknown>(perRow);
   const start = row * perRow;
-  for (let i = 0; i < perRow; i++) out[i] = jsonScalar(data[start + i]);
+  for (let i = 0; i < perRow; i++) out[i] = jsonScalar(half ? halfToFloat(data[start + i] as number) : data[start + i]);
   return out;
 }
 

@@ -8,6 +8,7 @@ import { ServeApp } from './app.js';
 import type { FeedbackAnswer } from './feedback.js';
 import { isMessage, serializeError, type ToPrimary, type ToWorker } from './cluster-protocol.js';
 import type { ServeEvent } from './events.js';
+import { startServeGrpc } from './grpc/serve.js';
 import { ServeMetrics } from './metrics.js';
 import type { ServePlan } from './options.js';
 import type { LogSink } from '../prediction-log/index.js';
@@ -92,17 +93,19 @@ async function start(plan: ServePlan): Promise<void> {
   });
   const server = createHttpServer(app.handle);
   const current = app;
+  let grpc: Awaited<ReturnType<typeof startServeGrpc>> | undefined = undefined; // set once listening; the drain closure reads it
   stopServer = async (delayMs) => {
     current.beginDrain();
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
-    await closeHttpServer(server, current, plan.drainTimeoutMs);
+    await Promise.all([closeHttpServer(server, current, plan.drainTimeoutMs), grpc?.close(plan.drainTimeoutMs)]);
     await current.dispose();
   };
   // Load and warm before listening: the primary hands connections only to workers that
   // listen, so a request never reaches a worker that is still loading (honest readiness).
   await app.load();
   const port = await listen(server, plan.port, plan.host);
-  await send({ type: 'mlops:listening', port });
+  grpc = await startServeGrpc(app, plan, metrics, onEvent);
+  await send({ type: 'mlops:listening', port, ...(grpc ? { grpcPort: grpc.port } : {}) });
   await send({ type: 'mlops:ready', models: app.describe() });
 }
 

@@ -57,6 +57,15 @@ export const kubectlCommands = {
   /** --wait=false: a stuck finalizer must not block the deploy; the object is already going. */
   deleteDeployment: (target: KubectlTarget, deployment: string): KubectlCommand =>
     command(target, ['delete', `deployment/${deployment}`, ...scope(target), '--ignore-not-found', '--wait=false']),
+  /** A JSON merge patch of a deployment (replicas and annotations in one atomic write). */
+  patchDeployment: (target: KubectlTarget, deployment: string, patch: Record<string, unknown>): KubectlCommand =>
+    command(target, ['patch', 'deployment', deployment, ...scope(target), '--type', 'merge', '-p', JSON.stringify(patch)]),
+  /** Fails with AlreadyExists when the object exists: how the deploy lock is taken. */
+  create: (target: KubectlTarget, manifest: string): KubectlCommand => command(target, ['create', '-f', '-', ...scope(target)], manifest),
+  /** Replaces the whole object; with metadata.resourceVersion set, only if nobody changed it since. */
+  replace: (target: KubectlTarget, manifest: string): KubectlCommand => command(target, ['replace', '-f', '-', ...scope(target)], manifest),
+  getLease: (target: KubectlTarget, name: string): KubectlCommand => command(target, ['get', 'lease', name, ...scope(target), '-o', 'json']),
+  deleteLease: (target: KubectlTarget, name: string): KubectlCommand => command(target, ['delete', 'lease', name, ...scope(target), '--ignore-not-found', '--wait=false']),
   patchServiceSelector: (target: KubectlTarget, service: string, selector: Readonly<Record<string, string>>): KubectlCommand =>
     command(target, ['patch', 'service', service, ...scope(target), '--type', 'merge', '-p', JSON.stringify({ spec: { selector } })]),
 };

@@ -91,31 +91,43 @@ describe.skipIf(reason !== undefined)(`mlops deploy${reason ? ` (skipped: ${reas
     expect(production.version).toBe('v1.0.0');
   });
 
-  it('a rollout that never becomes ready exits 1 naming the step, deletes the new color and leaves the Service alone', async () => {
+  it('a rollout that never becomes ready exits 1 naming the step, puts the kept color back and leaves the Service alone', async () => {
+    const greenBefore = deployment(fake, 'green')!;
     fake.neverReady(NS, 'mlops-fraud-green');
     const result = await run('deploy', 'fraud@v1.1.0', '--image', `${repository}:v1.0.0`, '--skip-build', '--namespace', NS, '--replicas', '2', '--timeout', '3s');
     expect(result.exitCode).toBe(1);
     expect(expectCleanError(result)).toMatch(/rollout-status/);
     expect(selectorColor(fake)).toBe('blue');
-    expect(deployment(fake, 'green')).toBeUndefined();
+    // green was the rollback target: it is back exactly as it was, not deleted.
+    expect(deployment(fake, 'green')!.spec).toEqual(greenBefore.spec);
     const show = JSON.parse((await run('show', 'fraud@v1.1.0', '--json')).stdout);
     expect(show.deployments.at(-1)).toMatchObject({ outcome: 'failed', color: 'green' });
   });
 
-  it('SIGTERM during the rollout (a cancelled CI job) removes the new color and exits 130', async () => {
+  it('SIGTERM during the rollout (a cancelled CI job) puts the kept color back and exits 130', async () => {
+    const greenBefore = deployment(fake, 'green')!;
     fake.neverReady(NS, 'mlops-fraud-green');
     const child = spawnMlops(['--registry', join(dir, 'registry'), 'deploy', 'fraud@v1.1.0', '--image', `${repository}:v1.0.0`, '--skip-build', '--namespace', NS, '--replicas', '2', '--timeout', '120s'], { cwd: dir, env });
     const deadline = Date.now() + 30_000;
-    while (!deployment(fake, 'green') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    expect(deployment(fake, 'green')).toBeDefined();
+    while (deployment(fake, 'green')!.spec.replicas === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(deployment(fake, 'green')!.spec.replicas).toBe(2);
     child.kill('SIGTERM');
     const result = await child;
     expect(result.exitCode, String(result.stderr)).toBe(130);
-    expect(String(result.stderr)).toMatch(/interrupted at step "rollout-status"; the new color was removed/);
+    expect(String(result.stderr)).toMatch(/interrupted at step "rollout-status"; mlops-fraud-green was put back as it was/);
     expect(selectorColor(fake)).toBe('blue');
-    expect(deployment(fake, 'green')).toBeUndefined();
+    expect(deployment(fake, 'green')!.spec).toEqual(greenBefore.spec);
+    expect(fake.get('leases', NS, 'mlops-fraud-deploy')).toBeUndefined();
     const show = JSON.parse((await run('show', 'fraud@v1.1.0', '--json')).stdout);
     expect(show.deployments.at(-1)).toMatchObject({ outcome: 'failed', color: 'green' });
+  });
+
+  it('rollback --deploy works after the failed deploys, and its hint names flags that exist', async () => {
+    fake.readyAgain(NS, 'mlops-fraud-green');
+    const result = await run('rollback', 'fraud', '--deploy', '--namespace', NS, '--timeout', '60s');
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(selectorColor(fake)).toBe('green');
+    expect(deployment(fake, 'green')!.spec.replicas).toBe(2);
   });
 
   it('exits 4 with a hint when the namespace is absent or docker is missing', async () => {

@@ -30,30 +30,34 @@ afterAll(async () => {
 });
 
 describe('POST /predict', () => {
-  test('one row: prediction, positive-class probability, model, version, variant, request id, timestamp', async () => {
+  test('one row: prediction, class probabilities (the design document shape), model, version, variant, request id, timestamp', async () => {
     const response = await postJson(`${server.url}/predict`, { features: rows[0] });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
     const body = response.body;
     expect(body).toMatchObject({ model: 'fraud', version: 'v1.0.0', variant: 'default' });
     expect([0, 1]).toContain(body.prediction);
-    expect(body.probability).toBeGreaterThanOrEqual(0);
-    expect(body.probability).toBeLessThanOrEqual(1);
+    // predict_proba(x)[0].tolist(): one probability per class, summing to 1.
+    expect(body.probability).toHaveLength(2);
+    expect(body.probability[0] + body.probability[1]).toBeCloseTo(1, 5);
     // Binary classifier: the label is 1 exactly when the positive class is more likely.
-    expect(body.prediction).toBe(body.probability > 0.5 ? 1 : 0);
+    expect(body.prediction).toBe(body.probability[1] > 0.5 ? 1 : 0);
+    expect(body.probabilities).toBeUndefined();
     expect(body.request_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(Number.isNaN(Date.parse(body.timestamp))).toBe(false);
   });
 
-  test('a batch answers one prediction and probability per row, in order', async () => {
+  test('a batch answers one prediction and one list of class probabilities per row, in order', async () => {
     const batch = await postJson(`${server.url}/predict`, { instances: rows.slice(0, 5) });
     expect(batch.status).toBe(200);
     expect(batch.body.predictions).toHaveLength(5);
-    expect(batch.body.probabilities).toHaveLength(5);
+    expect(batch.body.probability).toHaveLength(5);
     for (let i = 0; i < 5; i++) {
       const single = await postJson(`${server.url}/predict`, { features: rows[i] });
       expect(batch.body.predictions[i]).toBe(single.body.prediction);
-      expect(batch.body.probabilities[i]).toBeCloseTo(single.body.probability, 6);
+      expect(batch.body.probability[i]).toHaveLength(2);
+      expect(batch.body.probability[i][1]).toBeCloseTo(single.body.probability[1], 6);
+      expect(batch.body.probability[i][0]).toBeCloseTo(single.body.probability[0], 6);
     }
   });
 
@@ -62,7 +66,7 @@ describe('POST /predict', () => {
     const batch = await postJson(`${server.url}/predict`, { instances: rows });
     answers.forEach((answer, i) => {
       expect(answer.status).toBe(200);
-      expect(answer.body.probability).toBeCloseTo(batch.body.probabilities[i], 6);
+      expect(answer.body.probability[1]).toBeCloseTo(batch.body.probability[i][1], 6);
     });
     expect(new Set(answers.map((a) => a.body.request_id)).size).toBe(rows.length);
   });
@@ -102,7 +106,7 @@ describe('Open Inference Protocol V2', () => {
   test('server metadata, liveness and readiness', async () => {
     const meta = await getJson(`${server.url}/v2`);
     expect(meta.status).toBe(200);
-    expect(meta.body).toMatchObject({ name: 'mlops', extensions: [] });
+    expect(meta.body).toMatchObject({ name: 'mlops', extensions: ['binary_tensor_data', 'model_configuration', 'statistics'] });
     expect(typeof meta.body.version).toBe('string');
     expect(await getJson(`${server.url}/v2/health/live`)).toMatchObject({ status: 200, body: { live: true } });
     expect(await getJson(`${server.url}/v2/health/ready`)).toMatchObject({ status: 200, body: { ready: true } });
@@ -146,7 +150,7 @@ describe('Open Inference Protocol V2', () => {
     expect(probabilities.data).toHaveLength(4);
     const direct = await postJson(`${server.url}/predict`, { instances: rows.slice(0, 2) });
     expect(label.data).toEqual(direct.body.predictions);
-    expect(probabilities.data[1]).toBeCloseTo(direct.body.probabilities[0], 6);
+    expect(probabilities.data[1]).toBeCloseTo(direct.body.probability[0][1], 6);
   });
 
   test('infer with nested data, a version in the path, and a chosen output', async () => {

@@ -8,15 +8,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { requireOrSkip } from '../support/integration.ts';
 import { CheckFailedError, ExitCode, NotFoundError, ToolFailedError, ToolMissingError } from '../../src/errors.ts';
-import {
-  applyRollout,
-  planRollout,
-  readLiveColor,
-  readLiveColorForPlan,
-  rollbackRollout,
-  type RolloutEvent,
-  type RolloutInput,
-} from '../../src/deploy/bluegreen.ts';
+import { type RolloutEvent, type RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
+import { readLiveColor, readLiveColorForPlan } from '../../src/deploy/bluegreen-health.ts';
+import { deployRollout, rollbackRollout } from '../../src/deploy/bluegreen-apply.ts';
 import { loadK8sTemplates, type K8sTemplates } from '../../src/deploy/manifests.ts';
 import { ExecaRunner } from '../../src/tools/runner.ts';
 import { FakeKube, writeKubeconfig, type StateChange } from '../support/fake-kube.ts';
@@ -67,6 +61,8 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
     namespace: NS,
     replicas: 2,
     timeout: '60s',
+    // The scale-down delay has its own tests (kube-safety.test.ts).
+    scaleDownDelay: '0',
     kubectl: kubectlBinary,
     env,
     ...change,
@@ -74,9 +70,7 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
 
   async function deploy(version: string, change: Partial<RolloutInput> = {}) {
     const input = inputFor(version, change);
-    const live = await readLiveColor(runner, input);
-    const plan = planRollout(input, live, templates);
-    return applyRollout(plan, { runner, env, onEvent: (event) => events.push(event) });
+    return deployRollout(runner, input, templates, { runner, env, onEvent: (event) => events.push(event), holder: `test ${version}`, now: () => new Date(), lockSeconds: 300 });
   }
 
   it('first deploy: blue, service created after the deployment is ready', async () => {
@@ -123,11 +117,15 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
     const switchRequest = fake.requests.find((request) => request.seq === switchChange!.cause)!;
     expect(switchRequest).toMatchObject({ method: 'PATCH', path: SERVICE_PATH, contentType: 'application/strategic-merge-patch+json' });
     const writesBefore = fake.requests.slice(requestStart).filter((request) => request.method !== 'GET' && request.seq < switchRequest.seq);
-    expect(writesBefore.map((request) => `${request.method} ${request.path}`)).toEqual([`POST /apis/apps/v1/namespaces/${NS}/deployments`]);
+    expect(writesBefore.map((request) => `${request.method} ${request.path}`)).toEqual([
+      `POST /apis/coordination.k8s.io/v1/namespaces/${NS}/leases`,
+      `POST /apis/apps/v1/namespaces/${NS}/deployments`,
+      `POST /apis/policy/v1/namespaces/${NS}/poddisruptionbudgets`,
+    ]);
     expect(changes.filter((change) => change.name === `${APP}-blue` && change.seq < switchChange!.seq)).toEqual([]);
 
-    // After it, blue is scaled to zero (kept for rollback) through the scale subresource.
-    const blueScaled = fake.requests.slice(requestStart).find((request) => request.path === `${deploymentPath('blue')}/scale`);
+    // After it, blue is scaled to zero (kept for rollback), its scale-down mark dropped in the same write.
+    const blueScaled = fake.requests.slice(requestStart).find((request) => request.path === deploymentPath('blue') && request.method === 'PATCH');
     expect(blueScaled).toMatchObject({ method: 'PATCH', body: { spec: { replicas: 0 } } });
     expect(blueScaled!.seq).toBeGreaterThan(switchRequest.seq);
     expect(spec(fake.get('deployments', NS, `${APP}-blue`)).replicas).toBe(0);
@@ -157,7 +155,7 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
     const error = (await deploy('2', { timeout: '2s' }).catch((caught: unknown) => caught)) as CheckFailedError;
     expect(error).toBeInstanceOf(CheckFailedError);
     expect(error.exitCode).toBe(ExitCode.checkFailed);
-    expect(error.message).toMatch(/failed at step "rollout-status" .*: error: timed out waiting for the condition$/);
+    expect(error.message).toMatch(/failed at step "rollout-status" .*: error: timed out waiting for the condition; mlops-fraud-green was (removed|put back as it was)$/);
     expect(error.hint).toMatch(/traffic still goes to blue/);
 
     expect(fake.get('deployments', NS, `${APP}-green`)).toBeUndefined();
@@ -172,7 +170,7 @@ describe.skipIf(skipReason !== undefined)(skipReason ? `blue-green deploys with 
     fake.fail({ method: 'POST', path: `/apis/apps/v1/namespaces/${NS}/deployments`, status: 500, reason: 'InternalError', message: 'etcdserver: request timed out' });
     const error = (await deploy('1').catch((caught: unknown) => caught)) as CheckFailedError;
     expect(error).toBeInstanceOf(CheckFailedError);
-    expect(error.message).toMatch(/failed at step "apply-deployment" .*: Error from server \(InternalError\): .*etcdserver: request timed out$/);
+    expect(error.message).toMatch(/failed at step "apply-deployment" .*: Error from server \(InternalError\): .*etcdserver: request timed out; mlops-fraud-blue was removed$/);
     expect(error.hint).toMatch(/nothing was serving yet/);
     expect(fake.list('deployments', NS)).toEqual([]);
     expect(fake.get('services', NS, APP)).toBeUndefined();

@@ -1,15 +1,35 @@
 // An in-memory Kubernetes API server that the real kubectl talks to through a temp
-// kubeconfig: discovery, OpenAPI v3 stubs, namespaces, services, deployments (with a
-// controllable rollout "controller"), synthesized pods, watches, and a request log.
+// kubeconfig: the HTTP side (routing, create/update/patch/scale, watches, a request log,
+// injected failures). Storage and admission live in fake-kube-store.ts, the deployment
+// controller in fake-kube-controller.ts, discovery in fake-kube-discovery.ts.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { clone, isObject, jsonPatch, mergePatch, PatchError, strategicMergePatch, type JsonObject } from './fake-kube-patch.js';
+import { DeploymentController } from './fake-kube-controller.js';
+import { discovery as discoveryDocument } from './fake-kube-discovery.js';
+import {
+  API_VERSION,
+  ApiError,
+  GROUP,
+  invalid,
+  KIND,
+  KubeStore,
+  metaOf,
+  notFound,
+  qualified,
+  RESOURCE_NAMES,
+  selectorMatcher,
+  specOf,
+  withoutZeros,
+  type HistoryEntry,
+  type ResourceName,
+  type StateChange,
+} from './fake-kube-store.js';
 
-export type ResourceName = 'namespaces' | 'services' | 'deployments';
+export { parseLabelSelector, type ResourceName, type StateChange } from './fake-kube-store.js';
 
 export interface RecordedRequest {
   /** Shared with `changes`, so tests can order requests against state changes. */
@@ -21,18 +41,6 @@ export interface RecordedRequest {
   accept?: string;
   body?: unknown;
   status?: number;
-}
-
-export interface StateChange {
-  seq: number;
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  resource: ResourceName;
-  namespace?: string;
-  name: string;
-  /** Snapshot of the object after the change (before, for DELETED). */
-  object: JsonObject;
-  /** What caused it: the request's seq, or 'controller' for status updates. */
-  cause: number | 'controller';
 }
 
 export interface FailureRule {
@@ -60,154 +68,29 @@ interface Watcher {
   res: ServerResponse;
 }
 
-interface HistoryEntry {
-  rv: number;
-  type: StateChange['type'];
-  resource: ResourceName;
-  namespace?: string;
-  object: JsonObject;
-}
-
-const GROUP: Record<ResourceName, string> = { namespaces: '', services: '', deployments: 'apps' };
-const KIND: Record<ResourceName, string> = { namespaces: 'Namespace', services: 'Service', deployments: 'Deployment' };
-const API_VERSION: Record<ResourceName, string> = { namespaces: 'v1', services: 'v1', deployments: 'apps/v1' };
-
-class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-    readonly details?: JsonObject,
-  ) {
-    super(message);
-  }
-}
-
-function qualified(resource: ResourceName): string {
-  return GROUP[resource] ? `${resource}.${GROUP[resource]}` : resource;
-}
-
-function notFound(resource: ResourceName, name: string): ApiError {
-  return new ApiError(404, 'NotFound', `${qualified(resource)} "${name}" not found`, {
-    name,
-    ...(GROUP[resource] ? { group: GROUP[resource] } : {}),
-    kind: resource,
-  });
-}
-
-function invalid(resource: ResourceName, name: string, causes: string[]): ApiError {
-  const kind = GROUP[resource] ? `${KIND[resource]}.${GROUP[resource]}` : KIND[resource];
-  // Each cause is "field: message", as the API server's StatusCause carries them.
-  return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${causes.join(', ')}`, {
-    name,
-    group: GROUP[resource],
-    kind: KIND[resource],
-    causes: causes.map((cause) => {
-      const split = cause.indexOf(': ');
-      return { reason: 'FieldValueInvalid', field: cause.slice(0, split), message: cause.slice(split + 2) };
-    }),
-  });
-}
-
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-type Requirement = (labels: Record<string, string>) => boolean;
-
-/** Label selectors as kubectl sends them: `a=b,c!=d,e in (x,y),f notin (z),g,!h`. */
-export function parseLabelSelector(text: string): Requirement[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let current = '';
-  for (const char of text) {
-    if (char === '(') depth += 1;
-    if (char === ')') depth -= 1;
-    if (char === ',' && depth === 0) {
-      parts.push(current);
-      current = '';
-    } else current += char;
-  }
-  if (current.trim()) parts.push(current);
-  return parts.map((raw) => {
-    const part = raw.trim();
-    let match = /^([^!=\s]+)\s*(==|=|!=)\s*(.*)$/.exec(part);
-    if (match) {
-      const [, key = '', op, value = ''] = match;
-      return op === '!=' ? (labels) => labels[key] !== value : (labels) => labels[key] === value;
-    }
-    match = /^(\S+)\s+(in|notin)\s+\((.*)\)$/.exec(part);
-    if (match) {
-      const [, key = '', op, list = ''] = match;
-      const values = list.split(',').map((value) => value.trim());
-      return op === 'in'
-        ? (labels) => labels[key] !== undefined && values.includes(labels[key] ?? '')
-        : (labels) => labels[key] === undefined || !values.includes(labels[key] ?? '');
-    }
-    if (part.startsWith('!')) return (labels) => labels[part.slice(1)] === undefined;
-    return (labels) => labels[part] !== undefined;
-  });
-}
-
-function labelsOf(object: JsonObject): Record<string, string> {
-  const metadata = isObject(object.metadata) ? object.metadata : {};
-  return isObject(metadata.labels) ? (metadata.labels as Record<string, string>) : {};
-}
-
-function metaOf(object: JsonObject): JsonObject {
-  if (!isObject(object.metadata)) object.metadata = {};
-  return object.metadata as JsonObject;
-}
-
-function specOf(object: JsonObject): JsonObject {
-  if (!isObject(object.spec)) object.spec = {};
-  return object.spec as JsonObject;
-}
-
-function selectorMatcher(query: Record<string, string>): (object: JsonObject) => boolean {
-  const labelRequirements = query.labelSelector ? parseLabelSelector(query.labelSelector) : [];
-  const fieldRequirements = (query.fieldSelector ?? '')
-    .split(',')
-    .filter(Boolean)
-    .map((part) => {
-      const [field = '', value = ''] = part.split(/!=|==?/);
-      const negate = part.includes('!=');
-      return (object: JsonObject) => {
-        const meta = metaOf(object);
-        const actual = field === 'metadata.name' ? meta.name : field === 'metadata.namespace' ? meta.namespace : undefined;
-        return negate ? actual !== value : actual === value;
-      };
-    });
-  return (object) =>
-    labelRequirements.every((requirement) => requirement(labelsOf(object))) && fieldRequirements.every((requirement) => requirement(object));
-}
-
-/** Kubernetes omits zero-valued status counters; so does the fake, so clients must cope. */
-function withoutZeros(status: JsonObject): JsonObject {
-  const result: JsonObject = {};
-  for (const [key, value] of Object.entries(status)) if (value !== 0 && value !== undefined) result[key] = value;
-  return result;
-}
-
 export class FakeKube {
   readonly requests: RecordedRequest[] = [];
-  readonly changes: StateChange[] = [];
   url = '';
 
   private server: Server | undefined;
-  private seq = 0;
-  private resourceVersion = 1000;
-  private readonly store = new Map<string, JsonObject>();
-  private readonly history: HistoryEntry[] = [];
+  private readonly store = new KubeStore();
+  private readonly controller: DeploymentController;
   private readonly watchers = new Set<Watcher>();
   private readonly failures: FailureRule[] = [];
-  private readonly stuck = new Set<string>();
-  private readonly timers = new Map<string, NodeJS.Timeout[]>();
-  private readonly controllerDelayMs: number;
   private readonly sockets = new Set<import('node:net').Socket>();
 
   private constructor(options: FakeKubeOptions) {
-    this.controllerDelayMs = options.controllerDelayMs ?? 50;
+    this.controller = new DeploymentController(this.store, options.controllerDelayMs ?? 50);
+    this.store.onChange((entry) => {
+      this.notify(entry);
+      if (entry.resource === 'deployments') this.notifyPods(entry.namespace);
+    });
     for (const name of options.namespaces ?? ['default']) this.addNamespace(name);
+  }
+
+  /** Every change to stored objects, in order (controller status updates included). */
+  get changes(): StateChange[] {
+    return this.store.changes;
   }
 
   static async start(options: FakeKubeOptions = {}): Promise<FakeKube> {
@@ -227,8 +110,7 @@ export class FakeKube {
   }
 
   async stop(): Promise<void> {
-    for (const list of this.timers.values()) for (const timer of list) clearTimeout(timer);
-    this.timers.clear();
+    this.controller.stop();
     for (const watcher of this.watchers) watcher.res.end();
     this.watchers.clear();
     for (const socket of this.sockets) socket.destroy();
@@ -256,8 +138,14 @@ export class FakeKube {
   }
 
   /** The deployment's pods never become ready, so `kubectl rollout status` times out. */
+  /** The deployment's pods never become ready, so `kubectl rollout status` times out. */
   neverReady(namespace: string, name: string): void {
-    this.stuck.add(`${namespace}/${name}`);
+    this.controller.neverReady(namespace, name);
+  }
+
+  /** Undoes neverReady for the deployment's next rollout. */
+  readyAgain(namespace: string, name: string): void {
+    this.controller.readyAgain(namespace, name);
   }
 
   /** Makes matching requests answer with an error Status. */
@@ -266,13 +154,11 @@ export class FakeKube {
   }
 
   get(resource: ResourceName, namespace: string | undefined, name: string): JsonObject | undefined {
-    const object = this.store.get(this.key(resource, namespace, name));
-    return object ? clone(object) : undefined;
+    return this.store.get(resource, namespace, name);
   }
 
   list(resource: ResourceName, namespace?: string): JsonObject[] {
-    const prefix = `${resource}/${namespace ?? ''}/`;
-    return [...this.store.entries()].filter(([key]) => key.startsWith(prefix)).map(([, object]) => clone(object));
+    return this.store.list(resource, namespace);
   }
 
   /** Requests that changed something (not GET), in order; handy for assertions. */
@@ -280,56 +166,11 @@ export class FakeKube {
     return this.requests.filter((request) => request.method !== 'GET');
   }
 
-  // ---- storage -------------------------------------------------------------------
-
-  private key(resource: ResourceName, namespace: string | undefined, name: string): string {
-    return `${resource}/${resource === 'namespaces' ? '' : (namespace ?? '')}/${name}`;
-  }
-
-  private nextSeq(): number {
-    this.seq += 1;
-    return this.seq;
-  }
-
   private save(resource: ResourceName, namespace: string | undefined, object: JsonObject, cause: number | 'controller'): JsonObject {
-    const meta = metaOf(object);
-    const name = String(meta.name);
-    const key = this.key(resource, namespace, name);
-    const existing = this.store.get(key);
-    this.resourceVersion += 1;
-    meta.resourceVersion = String(this.resourceVersion);
-    if (!existing) {
-      meta.uid ??= randomUUID();
-      meta.creationTimestamp ??= new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    }
-    if (resource !== 'namespaces') meta.namespace = namespace;
-    const stored = clone(object);
-    this.store.set(key, stored);
-    this.record(existing ? 'MODIFIED' : 'ADDED', resource, namespace, stored, cause);
-    return clone(stored);
+    return this.store.save(resource, namespace, object, cause);
   }
 
-  private remove(resource: ResourceName, namespace: string | undefined, name: string, cause: number): JsonObject {
-    const key = this.key(resource, namespace, name);
-    const existing = this.store.get(key);
-    if (!existing) throw notFound(resource, name);
-    this.store.delete(key);
-    this.resourceVersion += 1;
-    metaOf(existing).resourceVersion = String(this.resourceVersion);
-    this.record('DELETED', resource, namespace, existing, cause);
-    for (const timer of this.timers.get(key) ?? []) clearTimeout(timer);
-    this.timers.delete(key);
-    return existing;
-  }
-
-  private record(type: StateChange['type'], resource: ResourceName, namespace: string | undefined, object: JsonObject, cause: number | 'controller'): void {
-    const name = String(metaOf(object).name);
-    this.changes.push({ seq: this.nextSeq(), type, resource, namespace, name, object: clone(object), cause });
-    const entry: HistoryEntry = { rv: this.resourceVersion, type, resource, namespace, object: clone(object) };
-    this.history.push(entry);
-    this.notify(entry);
-    if (resource === 'deployments') this.notifyPods(namespace);
-  }
+  // ---- watch notifications -------------------------------------------------------
 
   private notify(entry: HistoryEntry): void {
     for (const watcher of this.watchers) {
@@ -344,105 +185,11 @@ export class FakeKube {
     // Pods are synthesized, so a pod watcher just sees the current set as MODIFIED.
     for (const watcher of this.watchers) {
       if (watcher.resource !== 'pods' || (watcher.namespace !== undefined && watcher.namespace !== namespace)) continue;
-      for (const pod of this.pods(namespace)) {
+      for (const pod of this.controller.pods(namespace)) {
         if (watcher.matches(pod)) watcher.res.write(`${JSON.stringify({ type: 'MODIFIED', object: pod })}\n`);
       }
     }
   }
-
-  // ---- the deployment controller ---------------------------------------------
-
-  private schedule(namespace: string, name: string): void {
-    const key = this.key('deployments', namespace, name);
-    for (const timer of this.timers.get(key) ?? []) clearTimeout(timer);
-    const stuck = this.stuck.has(`${namespace}/${name}`);
-    const observe = setTimeout(() => this.progress(namespace, name, false), this.controllerDelayMs);
-    const timers = [observe];
-    if (!stuck) timers.push(setTimeout(() => this.progress(namespace, name, true), 2 * this.controllerDelayMs));
-    this.timers.set(key, timers);
-  }
-
-  private progress(namespace: string, name: string, ready: boolean): void {
-    const current = this.store.get(this.key('deployments', namespace, name));
-    if (!current) return;
-    const object = clone(current);
-    const meta = metaOf(object);
-    const replicas = Number(specOf(object).replicas ?? 1);
-    const readyCount = ready ? replicas : 0;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    object.status = withoutZeros({
-      observedGeneration: meta.generation,
-      replicas,
-      updatedReplicas: replicas,
-      readyReplicas: readyCount,
-      availableReplicas: readyCount,
-      unavailableReplicas: replicas - readyCount,
-    });
-    (object.status as JsonObject).conditions = [
-      {
-        type: 'Available',
-        status: readyCount === replicas ? 'True' : 'False',
-        reason: readyCount === replicas ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
-        message: readyCount === replicas ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
-        lastUpdateTime: now,
-        lastTransitionTime: now,
-      },
-      {
-        type: 'Progressing',
-        status: 'True',
-        reason: ready ? 'NewReplicaSetAvailable' : 'ReplicaSetUpdated',
-        message: `ReplicaSet "${name}-${this.templateHash(object)}" ${ready ? 'has successfully progressed' : 'is progressing'}.`,
-        lastUpdateTime: now,
-        lastTransitionTime: now,
-      },
-    ];
-    this.save('deployments', namespace, object, 'controller');
-  }
-
-  private templateHash(deployment: JsonObject): string {
-    return createHash('sha256').update(JSON.stringify(specOf(deployment).template ?? {})).digest('hex').slice(0, 10).replace(/[0-3]/g, 'b');
-  }
-
-  /** Pods as the deployment's status says they are: status.replicas pods, readyReplicas of them Ready. */
-  private pods(namespace: string | undefined): JsonObject[] {
-    const pods: JsonObject[] = [];
-    for (const deployment of this.list('deployments', namespace)) {
-      const meta = metaOf(deployment);
-      const status = isObject(deployment.status) ? deployment.status : {};
-      const template = isObject(specOf(deployment).template) ? (specOf(deployment).template as JsonObject) : {};
-      const templateMeta = isObject(template.metadata) ? template.metadata : {};
-      const hash = this.templateHash(deployment);
-      const count = Number(status.replicas ?? 0);
-      const ready = Number(status.readyReplicas ?? 0);
-      for (let index = 0; index < count; index += 1) {
-        const isReady = index < ready ? 'True' : 'False';
-        pods.push({
-          apiVersion: 'v1',
-          kind: 'Pod',
-          metadata: {
-            name: `${String(meta.name)}-${hash}-${String(index).padStart(5, 'x')}`,
-            namespace: meta.namespace,
-            uid: createHash('md5').update(`${String(meta.uid)}/${index}`).digest('hex'),
-            labels: { ...(isObject(templateMeta.labels) ? templateMeta.labels : {}), 'pod-template-hash': hash },
-            annotations: isObject(templateMeta.annotations) ? templateMeta.annotations : {},
-            resourceVersion: meta.resourceVersion,
-          },
-          spec: clone(template.spec ?? {}),
-          status: {
-            phase: 'Running',
-            conditions: [
-              { type: 'PodScheduled', status: 'True' },
-              { type: 'Initialized', status: 'True' },
-              { type: 'ContainersReady', status: isReady },
-              { type: 'Ready', status: isReady },
-            ],
-          },
-        });
-      }
-    }
-    return pods;
-  }
-
   // ---- HTTP ----------------------------------------------------------------------
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -460,7 +207,7 @@ export class FakeKube {
       }
     }
     const record: RecordedRequest = {
-      seq: this.nextSeq(),
+      seq: this.store.nextSeq(),
       method: req.method ?? 'GET',
       path: url.pathname,
       query: Object.fromEntries(url.searchParams),
@@ -513,14 +260,16 @@ export class FakeKube {
 
   private route(request: RecordedRequest, rawBody: string): [number, unknown] {
     const { method, path } = request;
-    const discovery = this.discovery(path);
+    const discovery = discoveryDocument(path, this.url);
     if (discovery) {
       if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       return [200, discovery];
     }
     const parts = path.split('/').filter(Boolean);
     // /api/v1/... or /apis/apps/v1/...
-    const rest = parts[0] === 'api' && parts[1] === 'v1' ? parts.slice(2) : parts[0] === 'apis' && parts[1] === 'apps' && parts[2] === 'v1' ? parts.slice(3) : undefined;
+    // /api/v1/... or /apis/GROUP/VERSION/...
+    const group = parts[0] === 'api' && parts[1] === 'v1' ? '' : parts[0] === 'apis' && parts.length >= 3 ? parts[1] : undefined;
+    const rest = group === '' ? parts.slice(2) : group !== undefined ? parts.slice(3) : undefined;
     if (!rest) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     let namespace: string | undefined;
     let resource: string | undefined;
@@ -531,14 +280,14 @@ export class FakeKube {
     } else {
       [resource, name, subresource] = rest;
     }
-    const groupOk = (resource === 'deployments') === (parts[0] === 'apis');
-    if (!groupOk || !['namespaces', 'services', 'deployments', 'pods'].includes(resource ?? '')) {
+    const known = resource === 'pods' ? group === '' : RESOURCE_NAMES.includes(resource as ResourceName) && API_VERSION[resource as ResourceName] === (group ? `${group}/${parts[2] ?? ''}` : 'v1');
+    if (!known) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     if (resource === 'pods') {
       if (method !== 'GET' || name) throw new ApiError(405, 'MethodNotAllowed', 'the fake only lists pods');
-      const pods = this.pods(namespace).filter(selectorMatcher(request.query));
-      return [200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.resourceVersion) }, items: pods }];
+      const pods = this.controller.pods(namespace).filter(selectorMatcher(request.query));
+      return [200, { kind: 'PodList', apiVersion: 'v1', metadata: { resourceVersion: String(this.store.resourceVersion) }, items: pods }];
     }
     const kind = resource as ResourceName;
     if (kind !== 'namespaces' && namespace === undefined && (name || method !== 'GET')) {
@@ -562,7 +311,7 @@ export class FakeKube {
       case 'PATCH':
         return this.patch(kind, namespace, name, request);
       case 'DELETE': {
-        const removed = this.remove(kind, namespace, name, request.seq);
+        const removed = this.store.remove(kind, namespace, name, request.seq);
         const meta = metaOf(removed);
         return [200, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details: { name, group: GROUP[kind], kind, uid: meta.uid } }];
       }
@@ -572,80 +321,16 @@ export class FakeKube {
   }
 
   private listResponse(kind: ResourceName, namespace: string | undefined, query: Record<string, string>): JsonObject {
-    const items = (namespace === undefined && kind !== 'namespaces' ? [...this.store.entries()].filter(([key]) => key.startsWith(`${kind}/`)).map(([, object]) => clone(object)) : this.list(kind, namespace)).filter(
+    const items = (namespace === undefined && kind !== 'namespaces' ? this.store.listAll(kind) : this.list(kind, namespace)).filter(
       selectorMatcher(query),
     );
-    return { kind: `${KIND[kind]}List`, apiVersion: API_VERSION[kind], metadata: { resourceVersion: String(this.resourceVersion) }, items };
+    return { kind: `${KIND[kind]}List`, apiVersion: API_VERSION[kind], metadata: { resourceVersion: String(this.store.resourceVersion) }, items };
   }
 
   private requireNamespace(namespace: string | undefined): void {
-    if (namespace !== undefined && !this.store.has(this.key('namespaces', undefined, namespace))) {
+    if (namespace !== undefined && !this.store.has('namespaces', undefined, namespace)) {
       throw new ApiError(404, 'NotFound', `namespaces "${namespace}" not found`, { name: namespace, kind: 'namespaces' });
     }
-  }
-
-  private validate(kind: ResourceName, object: JsonObject, previous?: JsonObject): void {
-    const meta = metaOf(object);
-    const name = String(meta.name ?? '');
-    const causes: string[] = [];
-    if (!DNS_SUBDOMAIN.test(name)) causes.push(`metadata.name: Invalid value: "${name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`);
-    for (const [key, value] of Object.entries(labelsOf(object))) {
-      if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) causes.push(`metadata.labels: Invalid value: "${String(value)}": label ${key} must be 63 characters or less, alphanumeric, '-', '_' or '.'`);
-    }
-    const annotations = isObject(meta.annotations) ? meta.annotations : {};
-    for (const [key, value] of Object.entries(annotations)) {
-      if (typeof value !== 'string') causes.push(`metadata.annotations: Invalid value: annotation ${key} must be a string`);
-    }
-    if (kind === 'deployments') {
-      const spec = specOf(object);
-      const selector = isObject(spec.selector) && isObject(spec.selector.matchLabels) ? (spec.selector.matchLabels as Record<string, string>) : undefined;
-      const template = isObject(spec.template) ? spec.template : {};
-      const templateLabels = isObject(template.metadata) && isObject(template.metadata.labels) ? (template.metadata.labels as Record<string, string>) : {};
-      if (!selector) causes.push('spec.selector: Required value');
-      else if (!Object.entries(selector).every(([key, value]) => templateLabels[key] === value)) {
-        causes.push('spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`');
-      }
-      const podSpec = isObject(template.spec) ? template.spec : {};
-      const containers = Array.isArray(podSpec.containers) ? podSpec.containers : [];
-      if (containers.length === 0) causes.push('spec.template.spec.containers: Required value');
-      for (const container of containers) {
-        if (!isObject(container) || !container.name || !container.image) causes.push('spec.template.spec.containers: name and image are required');
-      }
-      if (spec.replicas !== undefined && !(Number.isInteger(spec.replicas) && Number(spec.replicas) >= 0)) causes.push('spec.replicas: Invalid value: must be a non-negative integer');
-      if (previous && JSON.stringify(specOf(previous).selector) !== JSON.stringify(spec.selector)) {
-        causes.push(`spec.selector: Invalid value: ${JSON.stringify(spec.selector)}: field is immutable`);
-      }
-    }
-    if (kind === 'services') {
-      const ports = specOf(object).ports;
-      if (!Array.isArray(ports) || ports.length === 0) causes.push('spec.ports: Required value');
-    }
-    if (causes.length > 0) throw invalid(kind, name, causes);
-  }
-
-  private withDefaults(kind: ResourceName, object: JsonObject, previous?: JsonObject): JsonObject {
-    const spec = specOf(object);
-    if (kind === 'deployments') {
-      spec.replicas ??= 1;
-      spec.revisionHistoryLimit ??= 10;
-      spec.progressDeadlineSeconds ??= 600;
-      spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
-    }
-    if (kind === 'services') {
-      spec.type ??= 'ClusterIP';
-      spec.sessionAffinity ??= 'None';
-      const previousIp = previous ? specOf(previous).clusterIP : undefined;
-      spec.clusterIP ??= previousIp ?? `10.96.${(this.resourceVersion >> 8) & 255}.${this.resourceVersion & 255}`;
-      spec.clusterIPs ??= [spec.clusterIP];
-      if (Array.isArray(spec.ports)) {
-        for (const port of spec.ports) {
-          if (!isObject(port)) continue;
-          port.protocol ??= 'TCP';
-          port.targetPort ??= port.port;
-        }
-      }
-    }
-    return object;
   }
 
   private create(kind: ResourceName, namespace: string | undefined, request: RecordedRequest, rawBody: string): JsonObject {
@@ -657,23 +342,23 @@ export class FakeKube {
     if (meta.namespace !== undefined && meta.namespace !== namespace) {
       throw new ApiError(400, 'BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
     }
-    if (this.store.has(this.key(kind, namespace, name))) {
+    if (this.store.has(kind, namespace, name)) {
       throw new ApiError(409, 'AlreadyExists', `${qualified(kind)} "${name}" already exists`, { name, group: GROUP[kind], kind });
     }
     body.apiVersion = API_VERSION[kind];
     body.kind = KIND[kind];
     delete body.status;
-    this.validate(kind, body);
-    this.withDefaults(kind, body);
+    this.store.validate(kind, body);
+    this.store.withDefaults(kind, body);
     if (kind === 'deployments') meta.generation = 1;
     const saved = this.save(kind, namespace, body, request.seq);
-    if (kind === 'deployments') this.schedule(namespace ?? '', name);
+    if (kind === 'deployments') this.controller.schedule(namespace ?? '', name);
     return saved;
   }
 
   /** Replaces the object (keeping server-owned fields) and runs the controller on spec changes. */
   private update(kind: ResourceName, namespace: string | undefined, name: string, body: unknown, cause: number): JsonObject {
-    const previous = this.store.get(this.key(kind, namespace, name));
+    const previous = this.store.raw(kind, namespace, name);
     if (!previous) throw notFound(kind, name);
     if (!isObject(body)) throw new ApiError(400, 'BadRequest', 'the body of the request was in an unknown format');
     const next = clone(body);
@@ -689,17 +374,17 @@ export class FakeKube {
     next.apiVersion = API_VERSION[kind];
     next.kind = KIND[kind];
     next.status = previous.status;
-    this.validate(kind, next, previous);
-    this.withDefaults(kind, next, previous);
+    this.store.validate(kind, next, previous);
+    this.store.withDefaults(kind, next, previous);
     const specChanged = JSON.stringify(previous.spec) !== JSON.stringify(next.spec);
     if (kind === 'deployments') meta.generation = Number(previousMeta.generation ?? 1) + (specChanged ? 1 : 0);
     const saved = this.save(kind, namespace, next, cause);
-    if (kind === 'deployments' && specChanged) this.schedule(namespace ?? '', name);
+    if (kind === 'deployments' && specChanged) this.controller.schedule(namespace ?? '', name);
     return saved;
   }
 
   private patch(kind: ResourceName, namespace: string | undefined, name: string, request: RecordedRequest): [number, unknown] {
-    const previous = this.store.get(this.key(kind, namespace, name));
+    const previous = this.store.raw(kind, namespace, name);
     if (!previous) throw notFound(kind, name);
     let next: unknown;
     try {
@@ -720,12 +405,17 @@ export class FakeKube {
       if (error instanceof PatchError) throw new ApiError(422, 'Invalid', error.message);
       throw error;
     }
-    if (isObject(next) && isObject(next.metadata)) delete next.metadata.resourceVersion;
+    // As the API server does: a resourceVersion in the patch itself is a precondition (409 when stale).
+    const precondition = isObject(request.body) && isObject(request.body.metadata) ? request.body.metadata.resourceVersion : undefined;
+    if (isObject(next) && isObject(next.metadata)) {
+      if (precondition === undefined) delete next.metadata.resourceVersion;
+      else next.metadata.resourceVersion = precondition;
+    }
     return [200, this.update(kind, namespace, name, next, request.seq)];
   }
 
   private scale(namespace: string, name: string, request: RecordedRequest): [number, unknown] {
-    const deployment = this.store.get(this.key('deployments', namespace, name));
+    const deployment = this.store.raw('deployments', namespace, name);
     if (!deployment) throw notFound('deployments', name);
     const toScale = (object: JsonObject): JsonObject => {
       const meta = metaOf(object);
@@ -760,11 +450,12 @@ export class FakeKube {
   private watch(request: RecordedRequest, res: ServerResponse): void {
     const parts = request.path.split('/').filter(Boolean);
     const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+    const watchable: readonly string[] = [...RESOURCE_NAMES, 'pods'];
     let namespace: string | undefined;
     let resource: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3) [, namespace, resource] = rest;
     else [resource] = rest;
-    if (!['namespaces', 'services', 'deployments', 'pods'].includes(resource ?? '')) {
+    if (!watchable.includes(resource ?? '')) {
       res.statusCode = 404;
       res.end();
       return;
@@ -777,7 +468,7 @@ export class FakeKube {
     const watcher: Watcher = { resource: resource as Watcher['resource'], namespace, matches, res };
     const since = Number(request.query.resourceVersion ?? '0');
     if (resource === 'pods') {
-      for (const pod of this.pods(namespace)) if (matches(pod)) res.write(`${JSON.stringify({ type: 'ADDED', object: pod })}\n`);
+      for (const pod of this.controller.pods(namespace)) if (matches(pod)) res.write(`${JSON.stringify({ type: 'ADDED', object: pod })}\n`);
     } else if (!since || request.query.sendInitialEvents === 'true') {
       for (const object of namespace === undefined && resource !== 'namespaces' ? [] : this.list(resource as ResourceName, namespace)) {
         if (matches(object)) res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
@@ -786,12 +477,12 @@ export class FakeKube {
         res.write(
           `${JSON.stringify({
             type: 'BOOKMARK',
-            object: { kind: KIND[resource as ResourceName], apiVersion: API_VERSION[resource as ResourceName], metadata: { resourceVersion: String(this.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } } },
+            object: { kind: KIND[resource as ResourceName], apiVersion: API_VERSION[resource as ResourceName], metadata: { resourceVersion: String(this.store.resourceVersion), annotations: { 'k8s.io/initial-events-end': 'true' } } },
           })}\n`,
         );
       }
     } else {
-      for (const entry of this.history) {
+      for (const entry of this.store.history) {
         if (entry.rv <= since || entry.resource !== resource) continue;
         if (namespace !== undefined && entry.namespace !== namespace) continue;
         if (matches(entry.object)) res.write(`${JSON.stringify({ type: entry.type, object: entry.object })}\n`);
@@ -806,103 +497,6 @@ export class FakeKube {
     });
   }
 
-  // ---- discovery -----------------------------------------------------------------
-
-  private discovery(path: string): unknown {
-    const resource = (name: string, kind: string, namespaced: boolean, shortNames: string[] = [], extra: JsonObject = {}) => ({
-      name,
-      singularName: name.includes('/') ? '' : kind.toLowerCase(),
-      namespaced,
-      kind,
-      verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
-      ...(shortNames.length ? { shortNames } : {}),
-      ...extra,
-    });
-    switch (path) {
-      case '/version':
-        return { major: '1', minor: '32', gitVersion: 'v1.32.0-fake', gitCommit: 'fake', gitTreeState: 'clean', buildDate: '2025-01-01T00:00:00Z', goVersion: 'go1.23', compiler: 'gc', platform: 'linux/amd64' };
-      case '/api':
-        return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: this.url.replace('http://', '') }] };
-      case '/apis':
-        return {
-          kind: 'APIGroupList',
-          apiVersion: 'v1',
-          groups: [{ name: 'apps', versions: [{ groupVersion: 'apps/v1', version: 'v1' }], preferredVersion: { groupVersion: 'apps/v1', version: 'v1' } }],
-        };
-      case '/api/v1':
-        return {
-          kind: 'APIResourceList',
-          groupVersion: 'v1',
-          resources: [
-            resource('namespaces', 'Namespace', false, ['ns']),
-            resource('pods', 'Pod', true, ['po'], { categories: ['all'], verbs: ['get', 'list', 'watch'] }),
-            resource('services', 'Service', true, ['svc'], { categories: ['all'] }),
-          ],
-        };
-      case '/apis/apps/v1':
-        return {
-          kind: 'APIResourceList',
-          apiVersion: 'v1',
-          groupVersion: 'apps/v1',
-          resources: [
-            resource('deployments', 'Deployment', true, ['deploy'], { categories: ['all'] }),
-            resource('deployments/scale', 'Scale', true, [], { group: 'autoscaling', version: 'v1', verbs: ['get', 'patch', 'update'] }),
-          ],
-        };
-      case '/openapi/v3':
-        return {
-          paths: {
-            'api/v1': { serverRelativeURL: '/openapi/v3/api/v1?hash=FAKE0001' },
-            'apis/apps/v1': { serverRelativeURL: '/openapi/v3/apis/apps/v1?hash=FAKE0002' },
-          },
-        };
-      case '/openapi/v3/api/v1':
-        return openApiDocument([
-          ['/api/v1/namespaces/{name}', '', 'v1', 'Namespace'],
-          ['/api/v1/namespaces/{namespace}/services/{name}', '', 'v1', 'Service'],
-        ]);
-      case '/openapi/v3/apis/apps/v1':
-        return openApiDocument([
-          ['/apis/apps/v1/namespaces/{namespace}/deployments/{name}', 'apps', 'v1', 'Deployment'],
-          ['/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale', 'autoscaling', 'v1', 'Scale'],
-        ]);
-      default:
-        return undefined;
-    }
-  }
-}
-
-/**
- * The least OpenAPI v3 document kubectl accepts: PATCH operations tagged with their
- * group-version-kind and declaring the fieldValidation query parameter, which is how
- * kubectl 1.32 decides to validate on the server (`?fieldValidation=Strict`) instead of
- * downloading the protobuf OpenAPI v2 schema. No schemas: apply then computes its
- * strategic merge patch from kubectl's built-in types.
- */
-function openApiDocument(paths: Array<[string, string, string, string]>): JsonObject {
-  return {
-    openapi: '3.0.0',
-    info: { title: 'Kubernetes (fake)', version: 'v1.32.0' },
-    paths: Object.fromEntries(
-      paths.map(([path, group, version, kind]) => [
-        path,
-        {
-          patch: {
-            operationId: `patch${kind}`,
-            parameters: [
-              { name: 'dryRun', in: 'query', schema: { type: 'string', uniqueItems: true } },
-              { name: 'fieldManager', in: 'query', schema: { type: 'string', uniqueItems: true } },
-              { name: 'fieldValidation', in: 'query', schema: { type: 'string', uniqueItems: true } },
-            ],
-            responses: { '200': { description: 'OK' } },
-            'x-kubernetes-action': 'patch',
-            'x-kubernetes-group-version-kind': { group, version, kind },
-          },
-        },
-      ]),
-    ),
-    components: { schemas: {} },
-  };
 }
 
 /** A kubeconfig with one context `fake` for `server` (plain http, no credentials). */

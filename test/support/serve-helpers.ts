@@ -143,7 +143,7 @@ export function rawRequest(url: string, options: { method?: string; path: string
 // ---------------------------------------------------------------------------------------
 // Hand-encoded ONNX (protobuf) for test models the example does not cover.
 
-const ELEM_TYPES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, bool: 9, float64: 11, uint32: 12, uint64: 13 };
+const ELEM_TYPES: Record<string, number> = { float32: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, float64: 11, uint32: 12, uint64: 13 };
 
 function varint(value: number | bigint): number[] {
   let v = BigInt(value);

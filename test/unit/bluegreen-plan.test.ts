@@ -4,18 +4,9 @@ import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ExitCode, UsageError } from '../../src/errors.ts';
-import {
-  defaultApp,
-  deploymentProblem,
-  formatPlan,
-  parseDuration,
-  planRollback,
-  planRollout,
-  podsProblem,
-  renderManifests,
-  type Color,
-  type RolloutInput,
-} from '../../src/deploy/bluegreen.ts';
+import { defaultApp, formatPlan, planRollback, planRollout, renderManifests, type Color, type RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
+import { deploymentProblem, podsProblem } from '../../src/deploy/bluegreen-health.ts';
+import { parseDuration } from '../../src/durations.ts';
 import { K8S_TEMPLATE_DIR, loadK8sTemplates, renderTemplate, type K8sTemplates } from '../../src/deploy/manifests.ts';
 
 const fixture = (name: string) => JSON.parse(readFileSync(new URL(`../fixtures/kubectl/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
@@ -71,9 +62,13 @@ describe('planRollout', () => {
       ['check-deployment', ['get', 'deployment', 'mlops-fraud-green', ...scope, '-o', 'json']],
       ['check-pods', ['get', 'pods', '--selector', 'app=mlops-fraud,color=green', ...scope, '-o', 'json']],
       ['switch-service', ['apply', '-f', '-', ...scope]],
-      ['scale-old', ['scale', 'deployment/mlops-fraud-blue', '--replicas=0', ...scope]],
+      ['mark-scale-down', ['patch', 'deployment', 'mlops-fraud-blue', ...scope, '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":"+30s"}}}']],
+      ['scale-down-delay', undefined],
+      ['scale-old', ['patch', 'deployment', 'mlops-fraud-blue', ...scope, '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":null}},"spec":{"replicas":0}}']],
     ]);
-    expect(plan.steps[0]?.command?.input).toBe(plan.manifests.deployment);
+    expect(plan.steps[5 + 1]?.waitMs).toBe(30_000);
+    // The Deployment goes with its PodDisruptionBudget in one apply.
+    expect(plan.steps[0]?.command?.input).toBe(`${plan.manifests.deployment.trimEnd()}\n---\n${plan.manifests.podDisruptionBudget.trimEnd()}\n`);
     expect(plan.steps[4]?.command?.input).toBe(plan.manifests.service);
     expect((parse(plan.manifests.service) as Manifest).spec.selector).toEqual({ app: 'mlops-fraud', color: 'green' });
   });
@@ -139,12 +134,41 @@ describe('planRollout', () => {
     expect(text).toContain('note: blue is live; fraud 3 goes to green');
     expect(text).toContain('1. apply deployment mlops-fraud-green (registry.example.com/fraud:3, 2 replicas)');
     expect(text).toContain('kubectl rollout status deployment/mlops-fraud-green --namespace ml --timeout=300s');
-    expect(text).toContain('6. scale mlops-fraud-blue to 0 (kept for mlops rollback --deploy)');
+    expect(text).toContain('8. scale mlops-fraud-blue to 0 (kept for mlops rollback --deploy)');
     expect(text).toContain('if a step before the switch fails: kubectl delete deployment/mlops-fraud-green');
     expect(text).toContain('--- deployment manifest ---');
     expect(text).toContain(`mlops.dev/sha256: ${'f'.repeat(64)}`);
   });
 });
+
+/**
+ * The Pod Security Standards "restricted" profile (v1.32), as the fields it checks:
+ * https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function restrictedViolations(pod: any): string[] {
+  const problems: string[] = [];
+  const podContext = pod.securityContext ?? {};
+  if (podContext.runAsNonRoot !== true) problems.push('pod runAsNonRoot is not true');
+  if (podContext.runAsUser === 0) problems.push('pod runs as user 0');
+  if (pod.hostNetwork || pod.hostPID || pod.hostIPC) problems.push('pod uses host namespaces');
+  for (const volume of pod.volumes ?? []) {
+    const allowed = ['configMap', 'csi', 'downwardAPI', 'emptyDir', 'ephemeral', 'persistentVolumeClaim', 'projected', 'secret'];
+    if (!Object.keys(volume).filter((key) => key !== 'name').every((key) => allowed.includes(key))) problems.push(`volume ${volume.name} has a restricted type`);
+  }
+  for (const container of [...(pod.initContainers ?? []), ...pod.containers]) {
+    const context = container.securityContext ?? {};
+    const seccomp = context.seccompProfile?.type ?? podContext.seccompProfile?.type;
+    if (context.privileged) problems.push(`container ${container.name} is privileged`);
+    if (context.allowPrivilegeEscalation !== false) problems.push(`container ${container.name} allows privilege escalation`);
+    if (!(context.capabilities?.drop ?? []).includes('ALL')) problems.push(`container ${container.name} does not drop ALL capabilities`);
+    if ((context.capabilities?.add ?? []).some((cap: string) => cap !== 'NET_BIND_SERVICE')) problems.push(`container ${container.name} adds capabilities`);
+    if (seccomp !== 'RuntimeDefault' && seccomp !== 'Localhost') problems.push(`container ${container.name} has no seccomp profile`);
+    if (context.runAsNonRoot === false || context.runAsUser === 0) problems.push(`container ${container.name} may run as root`);
+    if ((container.ports ?? []).some((port: { hostPort?: number }) => port.hostPort)) problems.push(`container ${container.name} uses a host port`);
+  }
+  return problems;
+}
 
 describe('manifests', () => {
   it('renders the Deployment the issue asks for', async () => {
@@ -153,13 +177,33 @@ describe('manifests', () => {
     expect(manifest.metadata).toEqual({
       name: 'mlops-fraud-green',
       namespace: 'ml',
-      labels: { app: 'mlops-fraud', color: 'green', model: 'fraud', version: '3', 'app.kubernetes.io/managed-by': 'mlops' },
+      labels: {
+        app: 'mlops-fraud',
+        color: 'green',
+        model: 'fraud',
+        version: '3',
+        'app.kubernetes.io/name': 'fraud',
+        'app.kubernetes.io/instance': 'mlops-fraud-green',
+        'app.kubernetes.io/version': '3',
+        'app.kubernetes.io/component': 'model-server',
+        'app.kubernetes.io/part-of': 'mlops-fraud',
+        'app.kubernetes.io/managed-by': 'mlops',
+      },
       annotations: { 'mlops.dev/sha256': 'abc123' },
     });
     const spec = manifest.spec;
     expect(spec.replicas).toBe(2);
     expect(spec.selector).toEqual({ matchLabels: { app: 'mlops-fraud', color: 'green' } });
-    expect(spec.template.metadata.labels).toEqual({ app: 'mlops-fraud', color: 'green', model: 'fraud', version: '3' });
+    expect(spec.template.metadata.labels).toEqual({
+      app: 'mlops-fraud',
+      color: 'green',
+      model: 'fraud',
+      version: '3',
+      'app.kubernetes.io/name': 'fraud',
+      'app.kubernetes.io/instance': 'mlops-fraud-green',
+      'app.kubernetes.io/version': '3',
+      'app.kubernetes.io/managed-by': 'mlops',
+    });
     expect(spec.template.metadata.annotations).toEqual({ 'prometheus.io/scrape': 'true', 'prometheus.io/port': '8000', 'prometheus.io/path': '/metrics' });
     const pod = spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(30);
@@ -169,10 +213,63 @@ describe('manifests', () => {
     expect(container.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(container.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(container.lifecycle.preStop.exec.command).toEqual(['node', '-e', 'setTimeout(() => {}, 5000)']);
-    expect(container.resources.requests).toEqual({ cpu: '250m', memory: '512Mi' });
-    expect(container.resources.limits.memory).toBe('1Gi');
+    expect(container.startupProbe).toEqual({ httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5, failureThreshold: 60 });
+    // Guaranteed QoS, and serve's workers follow the CPU limit (passed as --workers).
+    expect(container.resources).toEqual({ requests: { cpu: '1', memory: '1Gi' }, limits: { cpu: '1', memory: '1Gi' } });
+    expect(container.command).toEqual(['node', '/app/bin/mlops', 'serve', 'fraud@3', '--registry', '/app/registry', '--host', '0.0.0.0', '--port', '8000', '--no-watch', '--workers', '1']);
     expect(deployment.startsWith('# Rendered by mlops from templates/k8s/deployment.yaml.')).toBe(true);
     expect(deployment).not.toContain('${');
+  });
+
+  it('passes a Pod Security "restricted" check (every field the profile requires)', async () => {
+    const pod = (parse((await renderManifests({ ...input, cpu: '2500m', memory: '2Gi' }, 'blue')).deployment) as Manifest).spec.template.spec;
+    expect(restrictedViolations(pod)).toEqual([]);
+    expect(pod.containers[0].securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(pod.containers[0].volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }]);
+    expect(pod.containers[0].command.slice(-2)).toEqual(['--workers', '2']);
+    expect(pod.containers[0].resources.limits).toEqual({ cpu: '2500m', memory: '2Gi' });
+    // The checker itself catches a missing field.
+    const weakened = JSON.parse(JSON.stringify(pod)) as typeof pod;
+    delete weakened.containers[0].securityContext.capabilities;
+    weakened.securityContext.runAsNonRoot = false;
+    expect(restrictedViolations(weakened)).toEqual(['pod runAsNonRoot is not true', 'container model does not drop ALL capabilities']);
+  });
+
+  it('renders a PodDisruptionBudget per color, and an HPA only with --hpa', async () => {
+    const plain = await renderManifests(input, 'green');
+    expect(plain.hpa).toBeUndefined();
+    const pdb = parse(plain.podDisruptionBudget) as Manifest;
+    expect((pdb as unknown as { kind: string }).kind).toBe('PodDisruptionBudget');
+    expect(pdb.spec).toEqual({ maxUnavailable: 1, selector: { matchLabels: { app: 'mlops-fraud', color: 'green' } } });
+    const withHpa = await renderManifests({ ...input, hpa: { min: 2, max: 10 } }, 'green');
+    const hpa = parse(withHpa.hpa ?? '') as Manifest;
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'mlops-fraud-green' });
+    expect([hpa.spec.minReplicas, hpa.spec.maxReplicas]).toEqual([2, 10]);
+  });
+
+  it('starts the new color at the live count unless --replicas says otherwise, within --hpa', () => {
+    const { replicas: _omit, ...noReplicas } = input;
+    expect(planRollout(noReplicas, 'blue', templates, { liveReplicas: 8 }).replicas).toBe(8);
+    expect(planRollout(noReplicas, undefined, templates).replicas).toBe(3);
+    expect(planRollout({ ...noReplicas, replicas: 4 }, 'blue', templates, { liveReplicas: 8 }).replicas).toBe(4);
+    expect(planRollout({ ...noReplicas, hpa: { min: 2, max: 5 } }, 'blue', templates, { liveReplicas: 8 }).replicas).toBe(5);
+  });
+
+  it("uses a team's own templates (--templates DIR), the missing ones from mlops, and refuses a missing folder", async () => {
+    const { mkdtemp, writeFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'mlops-templates-'));
+    try {
+      await writeFile(join(dir, 'service.yaml'), 'apiVersion: v1\nkind: Service\nmetadata:\n  name: ${app}\n  labels:\n    team: risk\nspec:\n  selector:\n    app: ${app}\n    color: ${color}\n  ports:\n    - port: 8080\n');
+      const own = await loadK8sTemplates(dir);
+      const rendered = await renderManifests(input, 'blue', own);
+      expect((parse(rendered.service) as Manifest).metadata.labels).toEqual({ team: 'risk' });
+      expect(rendered.deployment).toBe((await renderManifests(input, 'blue')).deployment);
+      await expect(loadK8sTemplates(join(dir, 'absent'))).rejects.toThrow(/is not a folder/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('renders the Service selecting {app, color}', async () => {

@@ -81,7 +81,7 @@ describe('argv to options', () => {
 
   it('drift-check, deploy, ab report, monitor check and alert test reach their run() with defaults', async () => {
     expect((await parse(['drift-check', 'fraud', '--current', 'c.csv'])).calls[0]!.options).toMatchObject({ current: 'c.csv', test: 'auto', correction: 'bh' });
-    expect((await parse(['deploy', 'fraud', '--image', 'r/f', '--push'])).calls[0]!.options).toMatchObject({ image: 'r/f', push: true, namespace: 'default', replicas: '3', timeout: '300s' });
+    expect((await parse(['deploy', 'fraud', '--image', 'r/f', '--push'])).calls[0]!.options).toMatchObject({ image: 'r/f', push: true, namespace: 'default', scaleDownDelay: '30s', cpu: '1', memory: '1Gi', timeout: '300s' });
     expect((await parse(['ab', 'report'])).calls[0]).toMatchObject({ command: 'ab report', options: { log: 'predictions.jsonl', alpha: '0.05' } });
     expect((await parse(['monitor', 'check', '--alert', 'ops'])).calls[0]).toMatchObject({ command: 'monitor check', options: { prometheus: 'http://localhost:9090', alert: 'ops' } });
     expect((await parse(['alert', 'test', 'ops'])).calls[0]).toMatchObject({ command: 'alert test', args: ['ops'] });

@@ -13,7 +13,9 @@ import {
   redact,
   type KubectlTarget,
 } from '../../src/tools/kubectl.ts';
-import { applyRollout, planRollout, readLiveColor, rollbackRollout, type RolloutEvent, type RolloutInput } from '../../src/deploy/bluegreen.ts';
+import { planRollout, type RolloutEvent, type RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
+import { readLiveColor } from '../../src/deploy/bluegreen-health.ts';
+import { applyRollout, rollbackRollout } from '../../src/deploy/bluegreen-apply.ts';
 import { loadK8sTemplates } from '../../src/deploy/manifests.ts';
 import { RecordingRunner } from '../support/recording-runner.ts';
 
@@ -169,6 +171,8 @@ const input: RolloutInput = {
   namespace: 'ml',
   replicas: 2,
   timeout: '120s',
+  // These tests check the order of kubectl calls; the delay has its own test below.
+  scaleDownDelay: '0',
   kubectl: '/opt/bin/kubectl',
   env: { KUBECONFIG: '/tmp/kc' },
 };
@@ -216,9 +220,10 @@ describe('a blue-green deploy through a recording runner', () => {
       [k, 'get', 'deployment', 'mlops-fraud-green', '--namespace', 'ml', '-o', 'json'],
       [k, 'get', 'pods', '--selector', 'app=mlops-fraud,color=green', '--namespace', 'ml', '-o', 'json'],
       [k, 'apply', '-f', '-', '--namespace', 'ml'],
-      [k, 'scale', 'deployment/mlops-fraud-blue', '--replicas=0', '--namespace', 'ml'],
+      [k, 'patch', 'deployment', 'mlops-fraud-blue', '--namespace', 'ml', '--type', 'merge', '-p', '{"metadata":{"annotations":{"mlops.dev/scale-down-at":null}},"spec":{"replicas":0}}'],
     ]);
-    expect(runner.calls[0]?.options.input).toBe(plan.manifests.deployment);
+    expect(runner.calls[0]?.options.input).toContain(plan.manifests.deployment.trimEnd());
+    expect(runner.calls[0]?.options.input).toContain('kind: PodDisruptionBudget');
     expect(runner.calls[4]?.options.input).toBe(plan.manifests.service);
     expect(runner.calls.every((call) => call.options.env?.KUBECONFIG === '/tmp/kc')).toBe(true);
     expect(result).toMatchObject({ color: 'green', previousColor: 'blue', deployment: 'mlops-fraud-green', service: 'mlops-fraud', oldColor: 'scaled-to-zero', warnings: [] });
@@ -237,7 +242,7 @@ describe('a blue-green deploy through a recording runner', () => {
     expect(error).toBeInstanceOf(CheckFailedError);
     expect(error.exitCode).toBe(ExitCode.checkFailed);
     expect(error.message).toBe(
-      'deploy of fraud 3 to mlops-fraud-green failed at step "rollout-status" (wait for mlops-fraud-green to roll out within 120s): error: timed out waiting for the condition',
+      'deploy of fraud 3 to mlops-fraud-green failed at step "rollout-status" (wait for mlops-fraud-green to roll out within 120s): error: timed out waiting for the condition; mlops-fraud-green was removed',
     );
     expect(error.hint).toMatch(/traffic still goes to blue/);
     expect(runner.commands.map((argv) => argv.slice(1, 3))).toEqual([
@@ -254,7 +259,7 @@ describe('a blue-green deploy through a recording runner', () => {
       .on(['get', 'pods'], { stdout: fixture('pods-not-ready.json') })
       .on(['delete'], { exitCode: 1, stderr: fixture('connection-refused.stderr.txt') });
     const error = (await applyRollout(plan, { runner }).catch((caught: unknown) => caught)) as CheckFailedError;
-    expect(error.message).toMatch(/failed at step "check-pods" .*: 0 of 2 pods Ready; not Ready: mlops-fraud-green-\w+-xxxx0, mlops-fraud-green-\w+-xxxx1; cleaning up also failed \(The connection to the server 127\.0\.0\.1:1 was refused/);
+    expect(error.message).toMatch(/failed at step "check-pods" .*: 0 of 2 pods Ready; not Ready: mlops-fraud-green-\w+-xxxx0, mlops-fraud-green-\w+-xxxx1; mlops-fraud-blue was removed; cleaning up also failed \(The connection to the server 127\.0\.0\.1:1 was refused/);
     expect(error.message).toContain('run /opt/bin/kubectl delete deployment/mlops-fraud-blue --namespace ml --ignore-not-found --wait=false');
     expect(error.hint).toMatch(/nothing was serving yet/);
     expect(runner.commands.some((argv) => argv[1] === 'apply' && runner.calls[runner.commands.indexOf(argv)]?.options.input?.includes('kind: Service'))).toBe(false);
@@ -265,7 +270,7 @@ describe('a blue-green deploy through a recording runner', () => {
     const runner = new RecordingRunner()
       .on(['get', 'deployment'], { stdout: readyDeployment('blue') })
       .on(['get', 'pods'], { stdout: readyPods() })
-      .on(['scale'], { exitCode: 1, stderr: 'Error from server (NotFound): deployments.apps "mlops-fraud-green" not found\n' });
+      .on(['patch', 'deployment'], { exitCode: 1, stderr: 'Error from server (NotFound): deployments.apps "mlops-fraud-green" not found\n' });
     const result = await applyRollout(plan, { runner });
     expect(result.color).toBe('blue');
     expect(result.oldColor).toBe('kept');
@@ -302,7 +307,10 @@ describe('rollback through a recording runner', () => {
       .on(['get', 'pods'], { stdout: readyPods('registry.example.com/fraud:2', 3) });
     const result = await rollbackRollout(runner, { model: 'fraud', namespace: 'ml', kubectl: 'kubectl', context: 'prod-eu' });
     const scope = ['--namespace', 'ml', '--context', 'prod-eu'];
-    expect(runner.commands.slice(4)).toEqual([
+    // The deploy lock is taken first and released last.
+    expect(runner.commands[1]).toEqual(['kubectl', 'create', '-f', '-', ...scope]);
+    expect(runner.commands.at(-1)).toEqual(['kubectl', 'delete', 'lease', 'mlops-fraud-deploy', ...scope, '--ignore-not-found', '--wait=false']);
+    expect(runner.commands.slice(5, -1)).toEqual([
       ['kubectl', 'scale', 'deployment/mlops-fraud-blue', '--replicas=3', ...scope],
       ['kubectl', 'rollout', 'status', 'deployment/mlops-fraud-blue', ...scope, '--timeout=300s'],
       ['kubectl', 'get', 'deployment', 'mlops-fraud-blue', ...scope, '-o', 'json'],

@@ -61,7 +61,10 @@ describe('tensors', () => {
     expect(fillTyped('bool', createTypedArray('bool', 2), 0, [true, 'yes'], where)).toBe('x[1]: the string "yes" is not a boolean');
     const big = createTypedArray('int64', 1);
     expect(fillTyped('int64', big, 0, [2 ** 53], where)).toMatch(/integer in/);
-    expect(fillTyped('float16', createTypedArray('float32', 1), 0, [1], where)).toMatch(/not supported/);
+    expect(fillTyped('bfloat16', createTypedArray('float32', 1), 0, [1], where)).toMatch(/not supported/);
+    const half = createTypedArray('float16', 2);
+    expect(fillTyped('float16', half, 0, [1, 70000], where)).toMatch(/x\[1\]: 70000 is not a finite number within FP16 range/);
+    expect(half[0]).toBe(0x3c00);
   });
 
   test('shapes and nested data', () => {

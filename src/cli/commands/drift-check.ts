@@ -41,9 +41,9 @@ async function resolveTarget(ctx: Ctx, refText: string | undefined, referenceFla
     return { reference: dataLocation(ctx.cwd, referenceFlag) };
   }
   const { name, ref } = parseModelRef(refText);
-  const registry = await Registry.open(ctx.registryDir);
+  const registry = await Registry.open(ctx.registryDir, { env: ctx.env });
   const record = await registry.resolve(name, ref ?? 'production');
-  const stored = registry.referencePath(record);
+  const stored = referenceFlag ? undefined : await registry.referenceFile(record);
   if (!referenceFlag && !stored) {
     throw new UsageError(`${name} ${record.version} has no reference data`, `register it with --reference-data, or pass --reference FILE`, 'no_reference');
   }

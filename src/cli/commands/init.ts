@@ -11,11 +11,13 @@ export const initCommand: CommandDef = {
     { flags: '--image <repo>', description: 'with --ci: the image repository to push to' },
     { flags: '--namespace <ns>', description: 'with --ci: the Kubernetes namespace', default: 'default' },
     { flags: '--require <condition>', description: "with --ci: promotion gate, e.g. 'accuracy>=0.9' (repeatable)", repeatable: true },
+    { flags: '--mlops-from <spec>', description: 'with --ci: how CI installs mlops: a .tgz URL (npm pack) or git+https://...#<commit>' },
+    { flags: '--registry-bucket <s3-url>', description: 'with --ci: the registry lives in this bucket (s3://...); the workflow never pushes to git' },
     { flags: '--force', description: 'with --ci: overwrite an existing workflow file' },
   ],
-  examples: ['mlops init', 'mlops --registry /shared/models init', "mlops init --ci github --model fraud --image ghcr.io/acme/fraud --require 'accuracy>=0.9'"],
+  examples: ['mlops init', 'mlops --registry /shared/models init', "mlops init --ci github --model fraud --image ghcr.io/acme/fraud --require 'accuracy>=0.9' --mlops-from git+https://github.com/acme/mlops.git#<commit>"],
   async run(ctx, _args, options) {
-    const { created } = await Registry.init(ctx.registryDir, ctx.now());
+    const { created } = await Registry.init(ctx.registryDir, ctx.now(), { env: ctx.env });
     let workflow: string | undefined;
     if (options.ci) {
       const { writeCiWorkflow } = await import('../../deploy/ci.js');
@@ -28,6 +30,8 @@ export const initCommand: CommandDef = {
         namespace: options.namespace as string | undefined,
         gates: options.require as string[] | undefined,
         force: Boolean(options.force),
+        mlopsFrom: options.mlopsFrom as string | undefined,
+        registryBucket: options.registryBucket as string | undefined,
       });
     }
     if (ctx.ui.json) {

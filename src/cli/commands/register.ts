@@ -82,7 +82,7 @@ export const registerCommand: CommandDef = {
       ...numericKeyValues(options.metric, '--metric'),
     };
     const { registerVersion } = await import('../../registry/register.js');
-    const { registry, created } = await Registry.init(ctx.registryDir, ctx.now());
+    const { registry, created } = await Registry.init(ctx.registryDir, ctx.now(), { env: ctx.env });
     if (created) ctx.ui.info(`created registry ${ctx.registryDir}`);
     const modelPath = resolve(ctx.cwd, model!);
     const record = await registerVersion(registry, {

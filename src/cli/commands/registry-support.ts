@@ -5,7 +5,7 @@ import type { Ctx } from '../context.js';
 import type { Ui } from '../ui.js';
 
 export function openRegistry(ctx: Ctx): Promise<Registry> {
-  return Registry.open(ctx.registryDir);
+  return Registry.open(ctx.registryDir, { env: ctx.env });
 }
 
 export function statusText(ui: Ui, status: string): string {

@@ -7,7 +7,7 @@ import type { Ctx } from '../context.js';
 import { openRegistry } from './registry-support.js';
 
 async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, unknown>) {
-  const { rollbackRollout } = await import('../../deploy/bluegreen.js');
+  const { rollbackRollout } = await import('../../deploy/bluegreen-apply.js');
   const spinner = await ctx.ui.spinner(`switching ${name}'s Service back to the previous color`);
   try {
     const result = await rollbackRollout(
@@ -19,6 +19,8 @@ async function rollbackCluster(ctx: Ctx, name: string, options: Record<string, u
         kubectl: ctx.settings.kubectl ?? 'kubectl',
         env: { ...ctx.env },
         timeout: String(options.timeout),
+        user: ctx.user,
+        now: ctx.now,
       },
       { onEvent: (event) => (event.type === 'warning' ? ctx.ui.warn(event.message) : spinner.update(event.message)) },
     );

@@ -20,6 +20,7 @@ export const serveCommand: CommandDef = {
   arguments: [{ name: 'models', description: 'NAME or NAME@VERSION (default: every model\'s production version)', variadic: true }],
   options: [
     { flags: '--port <port>', description: 'port (0 picks a free one) [default: 8000]' },
+    { flags: '--grpc-port <port>', description: 'also serve the Open Inference Protocol over gRPC on this port (0 picks a free one)' },
     { flags: '--host <host>', description: 'address to listen on; 0.0.0.0 for every interface (containers) [default: 127.0.0.1]' },
     { flags: '--workers <n>', description: 'inference processes, or auto: the cores this process may use (cgroup CPU limit) [default: auto]' },
     { flags: '--config <file>', description: 'serve.yaml with models, experiments, shadows, log settings' },
@@ -40,6 +41,7 @@ export const serveCommand: CommandDef = {
   examples: [
     'mlops serve',
     'mlops serve fraud --port 8080 --workers 2 --log predictions.jsonl',
+    'mlops serve fraud --port 8000 --grpc-port 8001   # Triton / KServe gRPC clients',
     'mlops serve --ab fraud@v1.0.0=90,fraud@v1.1.0=10 --shadow fraud@v1.2.0',
     'mlops serve fraud@v1.0.0 --no-watch --config serve.yaml',
     'mlops serve --json 2> serve.log.jsonl   # structured logs, one JSON object per line',
@@ -60,6 +62,7 @@ export const serveCommand: CommandDef = {
       configPath: options.config ? resolve(ctx.cwd, String(options.config)) : undefined,
       host: options.host as string | undefined,
       port: numberFlag(options.port, '--port', { min: 0, max: 65535, integer: true, example: '8000' }),
+      grpcPort: numberFlag(options.grpcPort, '--grpc-port', { min: 0, max: 65535, integer: true, example: '8001' }),
       workers: options.workers === 'auto' ? undefined : numberFlag(options.workers, '--workers', { min: 1, integer: true, example: '2' }),
       watch: options.watch === false ? false : undefined,
       pollIntervalMs: numberFlag(options.pollIntervalMs, '--poll-interval-ms', { min: 10, integer: true, example: '1000' }),
@@ -85,6 +88,11 @@ export const serveCommand: CommandDef = {
     // The one line scripts and tests wait for (with the real port when --port 0); shown even with --quiet.
     if (ctx.ui.json) say('info', `listening on ${handle.url}`, { type: 'listening', url: handle.url });
     else ctx.ui.err(`listening on ${handle.url}`);
+    if (handle.grpcPort !== undefined) {
+      const grpcAddress = `${handle.host.includes(':') ? `[${handle.host}]` : handle.host}:${handle.grpcPort}`;
+      if (ctx.ui.json) say('info', `gRPC listening on ${grpcAddress}`, { type: 'grpc_listening', address: grpcAddress });
+      else ctx.ui.err(`gRPC listening on ${grpcAddress}`);
+    }
     const signal = await Promise.race([ctx.stopRequested, handle.closed.then(() => undefined)]);
     if (!signal) {
       say('error', 'the server stopped on its own (see the messages above)', { type: 'stopped' });

@@ -12,8 +12,9 @@ export const showCommand: CommandDef = {
   async run(ctx, [refText]) {
     const registry = await openRegistry(ctx);
     const { name, ref } = parseModelRef(refText!);
-    const versions = await registry.requireModel(name);
-    const record = ref ? await registry.resolve(name, ref) : (versions.find((v) => v.status === 'production') ?? versions[versions.length - 1]!);
+    // With a ref: the model's state and one record, never every record.
+    const versions = ref ? undefined : await registry.requireModel(name);
+    const record = ref ? await registry.resolve(name, ref) : (versions!.find((v) => v.status === 'production') ?? versions![versions!.length - 1]!);
     const deployments = (await registry.deployments(name)).filter((d) => d.version === record.version);
     if (ctx.ui.json) return ctx.ui.printJson({ ...record, artifact_path: registry.artifactPath(record), deployments });
     const { ui } = ctx;

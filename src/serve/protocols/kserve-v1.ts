@@ -1,7 +1,8 @@
-// KServe V1 (the TensorFlow Serving REST shape): GET /v1/models, GET /v1/models/NAME,
+// KServe V1 (the TensorFlow Serving REST shape): GET / (liveness), GET /v1/models, GET /v1/models/NAME,
 // POST /v1/models/NAME:predict with {"instances": [...]}.
 import { answerRows } from '../model.js';
 import { rowsFromInstances } from '../inputs.js';
+import { V1_LIVE } from '../triton-extensions.js';
 import type { Exchange, ProtocolModule, ServeCore } from './protocol.js';
 import { decodePathPart } from './paths.js';
 
@@ -22,9 +23,15 @@ export function kserveV1Protocol(core: ServeCore): ProtocolModule {
   }
 
   return {
-    claims: (path) => path === '/v1/models' || path.startsWith('/v1/models/'),
+    claims: (path) => path === '/' || path === '/v1/models' || path.startsWith('/v1/models/'),
     async handle(exchange) {
       const { path, method, context } = exchange;
+      if (path === '/') {
+        // The KServe SDK's is_server_live (V1).
+        context.route = '/';
+        if (method !== 'GET' && method !== 'HEAD') return core.notAllowed(exchange, 'GET');
+        return core.reply(exchange, 200, V1_LIVE);
+      }
       if (path === '/v1/models') {
         context.route = '/v1/models';
         if (method !== 'GET') return core.notAllowed(exchange, 'GET');

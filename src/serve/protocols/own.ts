@@ -1,5 +1,5 @@
 // mlops's own JSON API: POST /predict (one row as "features", or "rows") and POST /feedback.
-import { answerRow, answerRows } from '../model.js';
+import { predictRow, predictRows } from '../predict-answer.js';
 import { rowsFromBody } from '../inputs.js';
 import type { Exchange, ProtocolModule, ServeCore } from './protocol.js';
 
@@ -21,13 +21,14 @@ export function ownProtocol(core: ServeCore): ProtocolModule {
     let answer: Record<string, unknown>;
     let predictions: unknown[];
     if (body.features !== undefined) {
-      const row = answerRow(plan, result.outputs, result.offset);
+      // The design document's shape: probability is the row's class probabilities.
+      const row = predictRow(plan, result.outputs, result.offset);
       predictions = [row.prediction];
       answer = { ...row, ...about };
     } else {
-      const rowsAnswer = answerRows(plan, result.outputs, result.offset, rows.rows);
+      const rowsAnswer = predictRows(plan, result.outputs, result.offset, rows.rows);
       predictions = rowsAnswer.predictions;
-      answer = { predictions, ...(rowsAnswer.probabilities ? { probabilities: rowsAnswer.probabilities } : {}), ...about };
+      answer = { predictions, ...(rowsAnswer.probability ? { probability: rowsAnswer.probability } : {}), ...about };
     }
     core.reply(exchange, 200, answer);
     core.predictor.afterPrediction(served, route, rows, result, requestId, time, predictions, clientRequestId);
