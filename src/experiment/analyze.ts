@@ -2,6 +2,7 @@
 // requests, join the feedback lines, and compare the variants with the fitting test.
 import { NotFoundError, UsageError, messageOf } from '../errors.js';
 import { predictionLogFiles, readPredictionLog } from '../prediction-log/index.js';
+import { ShadowComparer, type ShadowStats } from './shadows.js';
 import { samplesForMeans, samplesForProportions, twoProportionTest, welchTTest, type TestResult } from './stats.js';
 
 export interface AnalyzeOptions {
@@ -74,6 +75,8 @@ export interface AbReport {
   verdict: string;
   /** Lines that were not JSON, or not prediction/feedback rows. */
   skippedLines: number;
+  /** Primary vs shadow, per shadow version of the experiment's model (rows joined by request id). */
+  shadows: ShadowStats[];
 }
 
 interface Accumulator {
@@ -103,6 +106,7 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
   const predictionsByKey = new Map<string, { experiment: string; variant: string; prediction: unknown }>();
   const unjoined: Array<{ key: string; label?: unknown; outcome?: unknown }> = [];
   let skippedLines = 0;
+  const shadowComparer = new ShadowComparer();
   const accumulator = (experiment: string, variant: string) => {
     let variants = byExperiment.get(experiment);
     if (!variants) byExperiment.set(experiment, (variants = new Map()));
@@ -118,6 +122,7 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
         continue;
       }
       const row = entry.row;
+      shadowComparer.add(entry);
       if (row.shadow === true) continue;
       if (entry.kind === 'feedback' && entry.row.joined === false) {
         unjoined.push({ key: `${String(entry.row.request_id)}:${String(entry.row.row ?? 0)}`, label: entry.row.label, outcome: entry.row.outcome });
@@ -213,6 +218,7 @@ export async function analyzeExperiment(logPath: string, options: AnalyzeOptions
     comparisons,
     verdict,
     skippedLines,
+    shadows: shadowComparer.summary(new Set(modelNames)),
   };
 }
 

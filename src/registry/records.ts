@@ -33,7 +33,12 @@ export interface ModelState {
   archived: string[];
   aliases: Record<string, string>;
   changes: StageChange[];
+  /** Fields this module does not own (e.g. `experiment`), kept as read so that writers never drop them. */
+  extra?: Record<string, unknown>;
 }
+
+/** The fields parseState reads itself (the lifecycle branch's included); any other top-level field is kept in `extra` and written back as read. */
+const STATE_FIELDS = ['format', 'name', 'production', 'archived', 'aliases', 'changes', 'meta', 'description', 'deletions'];
 
 export const emptyState = (name: string): ModelState => ({ format: 2, name, archived: [], aliases: {}, changes: [] });
 
@@ -117,6 +122,8 @@ export async function parseState(text: string, where: string, name: string): Pro
     if (!value.aliases || typeof value.aliases !== 'object') throw invalid(where, 'aliases is not a mapping');
     for (const [alias, v] of Object.entries(value.aliases)) state.aliases[alias] = checkVersion(where, `aliases.${alias}`, v);
   }
+  const extra = Object.fromEntries(Object.entries(value).filter(([key]) => !STATE_FIELDS.includes(key)));
+  if (Object.keys(extra).length) state.extra = extra;
   if (value.changes !== undefined) {
     if (!Array.isArray(value.changes)) throw invalid(where, 'changes is not a list');
     state.changes = (value.changes as Record<string, unknown>[]).map((c) => {
@@ -134,6 +141,7 @@ export async function formatState(state: ModelState): Promise<string> {
   body.archived = state.archived;
   body.aliases = state.aliases;
   body.changes = state.changes;
+  for (const [key, value] of Object.entries(state.extra ?? {})) if (!(key in body) && value !== undefined) body[key] = value;
   return `# mlops model state: stage assignments, changed only by compare-and-swap (mlops promote / rollback).\n${stringify(body, { lineWidth: 0 })}`;
 }
 

@@ -79,7 +79,7 @@ export interface DeploymentRecord {
 export interface AuditEntry {
   at: string;
   by: string;
-  action: 'register' | 'promote' | 'rollback' | 'deploy';
+  action: 'register' | 'promote' | 'rollback' | 'deploy' | 'experiment';
   model: string;
   version: string;
   [key: string]: unknown;

@@ -196,10 +196,11 @@ export class ServeApp implements ServeCore {
     if (!this.ready) throw new HttpError(503, 'not ready: models are loading; retry shortly', 'internal');
   }
 
-  userId(request: IncomingMessage, body: Record<string, unknown> | undefined): string | undefined {
-    const fromBody = body?.user_id ?? (isObject(body?.parameters) ? body.parameters.user_id : undefined);
+  /** The sticky key: body `field` (default user_id; a live experiment's --sticky), then parameters.field, then X-User-Id. */
+  userId(request: IncomingMessage, body: Record<string, unknown> | undefined, field = 'user_id'): string | undefined {
+    const fromBody = body?.[field] ?? (isObject(body?.parameters) ? body.parameters[field] : undefined);
     if (typeof fromBody === 'string' || typeof fromBody === 'number') return String(fromBody);
-    if (fromBody !== undefined && fromBody !== null) throw new HttpError(400, '"user_id" must be a string or a number', 'validation');
+    if (fromBody !== undefined && fromBody !== null) throw new HttpError(400, `${JSON.stringify(field)} must be a string or a number`, 'validation');
     const header = request.headers['x-user-id'];
     return typeof header === 'string' && header !== '' ? header : undefined;
   }

@@ -5,6 +5,7 @@ export type ServeEvent =
   | { type: 'loaded'; level: 'info'; message: string; model: string; version: string; ms: number; worker?: number }
   | { type: 'ready'; level: 'info'; message: string; url: string }
   | { type: 'reloaded'; level: 'info'; message: string; model: string; from: string; to: string; worker?: number }
+  | { type: 'experiment'; level: 'info'; message: string; model: string; worker?: number }
   | { type: 'reload_failed'; level: 'warn'; message: string; model: string; version?: string; worker?: number }
   | { type: 'shadow_error'; level: 'warn'; message: string; model: string; version: string; worker?: number }
   | { type: 'log_error'; level: 'error'; message: string; worker?: number }

@@ -12,6 +12,12 @@ export interface Rows {
   rows: number;
   /** The rows as the client sent them (for the log and out-of-distribution counts). */
   raw: readonly (readonly number[])[];
+  /**
+   * The same values row-major in one flat array, when the request already holds them so
+   * (V2 JSON `data`, binary tensors): out-of-distribution counts read it instead of `raw`,
+   * which a V2 request then builds only when the log or a shadow asks for it.
+   */
+  flat?: ArrayLike<number>;
 }
 
 function invalid(message: string): HttpError {

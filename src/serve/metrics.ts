@@ -39,6 +39,12 @@ export class ServeMetrics {
   private readonly outcomes: Counter<'model' | 'version' | 'variant'>;
   private readonly shadowPredictions: Counter<'model' | 'version'>;
   private readonly shadowErrors: Counter<'model' | 'version'>;
+  private readonly shadowCompared: Counter<'model' | 'version'>;
+  private readonly experimentWeight: Gauge<'model' | 'experiment' | 'variant' | 'version'>;
+  private readonly experimentSeries = new Map<string, Array<Record<'model' | 'experiment' | 'variant' | 'version', string>>>();
+  private readonly shadowAgreed: Counter<'model' | 'version'>;
+  private readonly shadowScoreDiff: Counter<'model' | 'version'>;
+  private readonly shadowLatency: Histogram<'model' | 'version'>;
   private readonly modelsLoaded: Gauge<'model' | 'version'>;
   private readonly variants = new Map<string, VariantMetrics>();
   private readonly requestChildren = new Map<string, Counter.Internal>();
@@ -65,6 +71,12 @@ export class ServeMetrics {
     this.outcomes = new Counter({ name: 'mlops_outcomes_total', help: 'Numeric outcomes joined through POST /feedback.', labelNames: MODEL_LABELS, registers });
     this.shadowPredictions = new Counter({ name: 'mlops_shadow_predictions_total', help: 'Rows predicted by shadow versions (never returned).', labelNames: ['model', 'version'], registers });
     this.shadowErrors = new Counter({ name: 'mlops_shadow_errors_total', help: 'Shadow runs that failed or were dropped.', labelNames: ['model', 'version'], registers });
+    // Primary vs shadow, per shadow version: agreement rate = agreed / compared, mean |score diff| = diff sum / compared.
+    this.shadowCompared = new Counter({ name: 'mlops_shadow_compared_total', help: 'Rows predicted by both the answering version and a shadow.', labelNames: ['model', 'version'], registers });
+    this.shadowAgreed = new Counter({ name: 'mlops_shadow_agreement_total', help: 'Compared rows where the shadow predicted the same class as the answer.', labelNames: ['model', 'version'], registers });
+    this.shadowScoreDiff = new Counter({ name: 'mlops_shadow_score_abs_diff_total', help: 'Sum over compared rows of the absolute difference of scores (probabilities, or values) between shadow and answer.', labelNames: ['model', 'version'], registers });
+    this.shadowLatency = new Histogram({ name: 'mlops_shadow_latency_seconds', help: 'Duration of one shadow inference run.', labelNames: ['model', 'version'], buckets: LATENCY_BUCKETS, registers });
+    this.experimentWeight = new Gauge({ name: 'mlops_experiment_variant_weight', help: "Share of a model's traffic a live experiment's variant takes (0..1); join on model and variant to select an experiment's series.", labelNames: ['model', 'experiment', 'variant', 'version'], registers, aggregator: 'max' });
     this.modelsLoaded = new Gauge({ name: 'mlops_models_loaded', help: '1 while a model version is loaded.', labelNames: ['model', 'version'], registers, aggregator: 'max' });
   }
 
@@ -140,6 +152,24 @@ export class ServeMetrics {
     this.shadowPredictions.labels({ model, version }).inc(rows);
   }
 
+  /** One shadow run compared with the answer: rows, rows that agreed, summed |score difference|, the run's seconds. */
+  shadowCompare(model: string, version: string, rows: number, agreed: number, scoreDiff: number, seconds: number): void {
+    const labels = { model, version };
+    this.shadowCompared.labels(labels).inc(rows);
+    this.shadowAgreed.labels(labels).inc(agreed);
+    this.shadowScoreDiff.labels(labels).inc(scoreDiff);
+    this.shadowLatency.labels(labels).observe(seconds);
+  }
+
+  /** The live experiment's variants and weights (none: the series go away). */
+  experiment(model: string, experiment: string | undefined, variants: ReadonlyArray<{ name: string; version: string; weight: number }>): void {
+    for (const labels of this.experimentSeries.get(model) ?? []) this.experimentWeight.remove(labels);
+    const total = variants.reduce((sum, v) => sum + v.weight, 0);
+    const series = experiment && total > 0 ? variants.map((v) => ({ model, experiment, variant: v.name, version: v.version })) : [];
+    series.forEach((labels, i) => this.experimentWeight.labels(labels).set(variants[i]!.weight / total));
+    this.experimentSeries.set(model, series);
+  }
+
   shadowError(model: string, version: string): void {
     this.shadowErrors.labels({ model, version }).inc();
   }
@@ -148,6 +178,9 @@ export class ServeMetrics {
   shadowLoaded(model: string, version: string): void {
     this.shadowPredictions.labels({ model, version }).inc(0);
     this.shadowErrors.labels({ model, version }).inc(0);
+    this.shadowCompared.labels({ model, version }).inc(0);
+    this.shadowAgreed.labels({ model, version }).inc(0);
+    this.shadowScoreDiff.labels({ model, version }).inc(0);
   }
 
   modelLoaded(model: string, version: string): void {

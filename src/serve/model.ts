@@ -26,6 +26,8 @@ export interface ModelSource {
   resolve(name: string, ref?: string): Promise<VersionRecord>;
   /** A local file of the version's model, verified against its sha256. */
   artifactFile(record: VersionRecord): Promise<string>;
+  /** The model's registry state (live experiments); absent for sources without one. */
+  readState?(name: string): Promise<{ state: import('../registry/records.js').ModelState }>;
 }
 
 export type Outputs = Record<string, TensorLike>;

@@ -2,6 +2,7 @@
 // arms and shadows of each model, the hot reload that follows production promotions, and
 // the lookups protocols make (which model a request names, which route it takes).
 import { ExitCode, MlopsError, NotFoundError, messageOf } from '../errors.js';
+import { experimentOf, type LiveExperiment } from '../registry/experiment-state.js';
 import type { VersionRecord } from '../registry/types.js';
 import type { OnServeEvent } from './events.js';
 import { HttpError } from './http.js';
@@ -20,6 +21,8 @@ export interface Route {
 
 export interface Experiment {
   name: string;
+  /** The body field naming the user (a live experiment's --sticky; default user_id). */
+  sticky?: string;
   bounds: number[];
   arms: Route[];
 }
@@ -32,6 +35,10 @@ export interface Served {
   current?: Route;
   experiment?: Experiment;
   shadows: LoadedModel[];
+  /** The registry's live experiment applied now (a key of its variants and shadow; '' for none). */
+  liveKey?: string;
+  /** The live experiment's shadow: a sampled fraction of requests (by request id). */
+  liveShadow?: { model: LoadedModel; fraction: number };
 }
 
 /** One loaded version and the traffic it takes (GET /readyz, the CLI's start-up lines). */
@@ -98,6 +105,7 @@ export class ModelSet {
         served.current = this.route(await this.loadVersion(record), 'default');
       }
       this.served.set(name, served);
+      if (served.follows) await this.followExperiment(served);
     }
     for (const shadow of plan.shadows) {
       const served = this.served.get(shadow.model);
@@ -142,6 +150,7 @@ export class ModelSet {
       if (served.current) out.push({ model: served.name, version: served.current.model.version, variant: 'default' });
       for (const arm of served.experiment?.arms ?? []) out.push({ model: served.name, version: arm.model.version, variant: arm.variant, experiment: served.experiment!.name });
       for (const shadow of served.shadows) out.push({ model: served.name, version: shadow.version, variant: 'shadow', shadow: true });
+      if (served.liveShadow) out.push({ model: served.name, version: served.liveShadow.model.version, variant: 'shadow', shadow: true, ...(served.experiment ? { experiment: served.experiment.name } : {}) });
     }
     return out;
   }
@@ -173,6 +182,7 @@ export class ModelSet {
       if (served.current?.model.version === version) return served.current;
       const shadow = served.shadows.find((m) => m.version === version);
       if (shadow) return this.route(shadow, 'default');
+      if (served.liveShadow?.model.version === version) return this.route(served.liveShadow.model, 'default');
       throw new HttpError(404, `${served.name} ${version} is not loaded here; loaded: ${this.versionsOf(served).join(', ')}`, 'not_found');
     }
     if (served.experiment) {
@@ -187,6 +197,7 @@ export class ModelSet {
     if (served.current) versions.add(served.current.model.version);
     for (const arm of served.experiment?.arms ?? []) versions.add(arm.model.version);
     for (const shadow of served.shadows) versions.add(shadow.version);
+    if (served.liveShadow) versions.add(served.liveShadow.model.version);
     return [...versions];
   }
 
@@ -202,6 +213,78 @@ export class ModelSet {
 
   /** One poll: load, warm and switch to any new production version; the old keeps serving on failure. */
   async checkForPromotions(): Promise<void> {
+    await this.checkProduction();
+    for (const served of this.served.values()) if (served.follows && !this.stopped) await this.followExperiment(served);
+  }
+
+  /**
+   * Apply the registry's live experiment (variants, weights, shadow) to a model that
+   * follows the registry: every version is loaded and warmed before any request is
+   * routed to it; requests already holding a route finish on it.
+   */
+  async followExperiment(served: Served): Promise<void> {
+    const readState = this.deps.source.readState?.bind(this.deps.source);
+    if (!readState) return;
+    let experiment: LiveExperiment | undefined;
+    try {
+      experiment = experimentOf((await readState(served.name)).state);
+    } catch (error) {
+      this.warnOnce(`${served.name}:experiment`, `cannot read ${served.name}'s experiment (${messageOf(error)}); routing stays as it is`, served.name);
+      return;
+    }
+    const key = experiment ? JSON.stringify([experiment.name, experiment.variants.map((v) => [v.version, v.weight]), experiment.shadow ? [experiment.shadow.version, experiment.shadow.fraction] : null, experiment.sticky ?? null]) : '';
+    if (key === (served.liveKey ?? '') || this.failedReloads.get(`${served.name}:experiment`) === key) return;
+    const before = [...(served.experiment?.arms.map((a) => a.model) ?? []), ...(served.liveShadow ? [served.liveShadow.model] : [])];
+    const arms: Route[] = [];
+    let shadow: LoadedModel | undefined;
+    try {
+      if (experiment) {
+        for (const variant of experiment.variants) arms.push(this.route(await this.loadVersion(await this.deps.source.resolve(served.name, variant.version)), variant.name, experiment.name));
+        if (experiment.shadow) shadow = await this.loadVersion(await this.deps.source.resolve(served.name, experiment.shadow.version));
+      }
+    } catch (error) {
+      this.failedReloads.set(`${served.name}:experiment`, key);
+      this.deps.onEvent({ type: 'reload_failed', level: 'warn', message: `could not load ${served.name}'s experiment (${messageOf(error)}); routing stays as it is`, model: served.name });
+      return;
+    }
+    if (this.stopped) return;
+    this.failedReloads.delete(`${served.name}:experiment`);
+    this.reloadWarned.delete(`${served.name}:experiment`);
+    // One synchronous swap: a request sees either the old routing or the new one.
+    served.experiment = experiment ? { name: experiment.name, bounds: bucketBounds(experiment.variants), arms, ...(experiment.sticky ? { sticky: experiment.sticky } : {}) } : undefined;
+    if (experiment?.shadow && shadow) {
+      this.deps.metrics.shadowLoaded(shadow.name, shadow.version);
+      served.liveShadow = { model: shadow, fraction: experiment.shadow.fraction };
+    } else delete served.liveShadow;
+    this.deps.metrics.experiment(served.name, experiment?.name, experiment?.variants ?? []);
+    const was = served.liveKey;
+    served.liveKey = key;
+    if (was !== undefined || experiment) {
+      this.deps.onEvent({
+        type: 'experiment',
+        level: 'info',
+        message: experiment
+          ? `${served.name}: experiment ${experiment.name} routes ${experiment.variants.map((v) => `${v.version}=${v.weight}`).join(' ')}${experiment.shadow ? `, shadow ${experiment.shadow.version} on ${Math.round(experiment.shadow.fraction * 1000) / 10}%` : ''}`
+          : `${served.name}: experiment stopped; ${served.current?.model.version ?? 'production'} takes all the traffic`,
+        model: served.name,
+      });
+    }
+    for (const old of before) {
+      if (!this.inUse(old)) {
+        this.loaded.delete(`${old.name}@${old.version}`);
+        this.deps.metrics.modelUnloaded(old.name, old.version);
+        void old.retire();
+      }
+    }
+  }
+
+  private warnOnce(key: string, message: string, model: string): void {
+    if (this.reloadWarned.has(key)) return;
+    this.reloadWarned.add(key);
+    this.deps.onEvent({ type: 'reload_failed', level: 'warn', message, model });
+  }
+
+  private async checkProduction(): Promise<void> {
     for (const served of this.served.values()) {
       if (!served.follows || !served.current || this.stopped) continue;
       let record: VersionRecord;
@@ -240,7 +323,7 @@ export class ModelSet {
 
   private inUse(model: LoadedModel): boolean {
     for (const served of this.served.values()) {
-      if (served.current?.model === model || served.shadows.includes(model) || served.experiment?.arms.some((a) => a.model === model)) return true;
+      if (served.current?.model === model || served.shadows.includes(model) || served.liveShadow?.model === model || served.experiment?.arms.some((a) => a.model === model)) return true;
     }
     return false;
   }

@@ -8,9 +8,10 @@ import type { FeedbackMemory } from './feedback.js';
 import { HttpError } from './http.js';
 import type { Rows } from './inputs.js';
 import type { ServeMetrics } from './metrics.js';
-import { outputsRow, type BatchResult, type LoadedModel } from './model.js';
+import { answerRows, outputsRow, type BatchResult, type LoadedModel } from './model.js';
 import type { Route, Served } from './models.js';
 import type { ServePlan } from './options.js';
+import { shadowSampled } from './routing.js';
 import { createTypedArray, fillTyped } from './tensors.js';
 
 const MAX_PENDING_SHADOW_ROWS = 10_000;
@@ -48,6 +49,16 @@ export class Predictor {
   private countOutOfDistribution(route: Route, rows: Rows): void {
     const { oodMin, oodMax, featureNames } = route.model;
     if (!oodMin || !oodMax) return;
+    const flat = rows.flat;
+    if (flat) {
+      const width = oodMin.length;
+      for (let i = 0; i < flat.length; i++) {
+        const value = flat[i]!;
+        const f = i % width;
+        if (value < oodMin[f]! || value > oodMax[f]!) route.metrics.ood(featureNames[f]!);
+      }
+      return;
+    }
     for (const row of rows.raw) {
       for (let i = 0; i < oodMin.length; i++) {
         const value = row[i]!;
@@ -65,11 +76,13 @@ export class Predictor {
       log.write(logLines(base, rows, result, false, predictions));
     }
     this.deps.feedback.remember(requestId, { model: route.model.name, version: route.model.version, variant: route.variant, ...(route.experiment ? { experiment: route.experiment } : {}), predictions, metrics: route.metrics, answered: false });
-    if (served.shadows.length) setImmediate(() => this.runShadows(served, rows, requestId, sampled));
+    const shadows = served.liveShadow && shadowSampled(requestId, served.liveShadow.fraction) ? [...served.shadows, served.liveShadow.model] : served.shadows;
+    if (shadows.length) setImmediate(() => this.runShadows(shadows, route, rows, result, requestId, sampled));
   }
 
-  private runShadows(served: Served, rows: Rows, requestId: string, sampled: boolean): void {
-    for (const shadow of served.shadows) {
+  private runShadows(shadows: readonly LoadedModel[], route: Route, rows: Rows, primary: BatchResult, requestId: string, sampled: boolean): void {
+    const answer = answerRows(route.model.plan, primary.outputs, primary.offset, rows.rows);
+    for (const shadow of shadows) {
       if (this.pendingShadowRows + rows.rows > MAX_PENDING_SHADOW_ROWS) {
         this.shadowFailed(shadow, 'dropped: the shadow is more than 10,000 rows behind');
         continue;
@@ -93,9 +106,12 @@ export class Predictor {
         .predictRows(data, rows.rows)
         .then((result) => {
           this.deps.metrics.shadowPrediction(shadow.name, shadow.version, rows.rows);
+          const shadowAnswer = answerRows(shadow.plan, result.outputs, result.offset, rows.rows);
+          const compared = compareAnswers(answer, shadowAnswer);
+          this.deps.metrics.shadowCompare(shadow.name, shadow.version, rows.rows, compared.agreed, compared.scoreDiff, result.seconds);
           if (!sampled || !this.deps.log) return;
           const time = this.deps.now().toISOString();
-          this.deps.log.write(logLines({ request_id: requestId, time, model: shadow.name, version: shadow.version, variant: 'shadow' }, rows, result, true));
+          this.deps.log.write(logLines({ request_id: requestId, time, model: shadow.name, version: shadow.version, variant: 'shadow', ...(route.experiment ? { experiment: route.experiment } : {}) }, rows, result, true, shadowAnswer.predictions));
         })
         .catch((error: unknown) => this.shadowFailed(shadow, messageOf(error).split('\n')[0]!))
         .finally(() => {
@@ -114,6 +130,29 @@ export class Predictor {
       this.deps.onEvent({ type: 'shadow_error', level: 'warn', message: `shadow ${key} failed (clients are not affected): ${reason}`, model: shadow.name, version: shadow.version });
     }
   }
+}
+
+const scoreOf = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined);
+
+/** Rows where the predicted class is the same, and the summed |score difference| (probability, else numeric prediction). */
+export function compareAnswers(primary: { predictions: unknown[]; probabilities?: unknown[] }, shadow: { predictions: unknown[]; probabilities?: unknown[] }): { agreed: number; scoreDiff: number } {
+  let agreed = 0;
+  let scoreDiff = 0;
+  for (let i = 0; i < primary.predictions.length; i++) {
+    if (JSON.stringify(primary.predictions[i]) === JSON.stringify(shadow.predictions[i])) agreed++;
+    const a = primary.probabilities?.[i];
+    const b = shadow.probabilities?.[i];
+    if (Array.isArray(a) && Array.isArray(b)) {
+      let sum = 0;
+      for (let k = 0; k < a.length; k++) sum += Math.abs(Number(a[k]) - Number(b[k] ?? 0));
+      scoreDiff += a.length ? sum / a.length : 0;
+      continue;
+    }
+    const x = scoreOf(a) ?? scoreOf(primary.predictions[i]);
+    const y = scoreOf(b) ?? scoreOf(shadow.predictions[i]);
+    if (x !== undefined && y !== undefined) scoreDiff += Math.abs(x - y);
+  }
+  return { agreed, scoreDiff };
 }
 
 /** The prediction-log lines of one inference: one JSON line per row (shadow rows marked). */

@@ -54,3 +54,13 @@ export function chooseVariant(experiment: string, bounds: readonly number[], use
   const bucket = userId === undefined ? Math.floor(random() * BUCKETS) : stickyBucket(experiment, userId);
   return variantForBucket(bounds, bucket);
 }
+
+/**
+ * Whether a request is copied to a shadow that takes `fraction` of the traffic: the
+ * request id's bucket (SHA-256 of "shadow:<request id>", as for sticky buckets) is below
+ * fraction * 10000. Deterministic per request id, the same in every process.
+ */
+export function shadowSampled(requestId: string, fraction: number): boolean {
+  if (fraction >= 1) return true;
+  return stickyBucket('shadow', requestId) < Math.round(fraction * BUCKETS);
+}

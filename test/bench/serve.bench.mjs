@@ -6,6 +6,7 @@
 //
 //   node test/bench/serve.bench.mjs [--duration 10] [--connections 16] [--workers N] [--rounds 1]
 //                                   [--only node|bare|flask|batch|v2|grpc|inproc] [--batch-window-ms N] [--json]
+//                                   [--grpc-channels N]  (gRPC: the connections' calls share N channels; default 4)
 //
 // Targets (issue): single-row POST /predict with 16 keep-alive connections >= 3.5x the
 // Flask baseline's requests/s with a lower p99; 100-row batches >= 1,000,000 rows/s.
@@ -19,9 +20,18 @@
 //   bare node:http + ort        26.8k / 21.7k req/s  p99 92.7 / 36.4 ms  p99.9 152 / 54 ms
 //   mlops /predict 100 rows     1.04M rows/s, p99 21.5 ms
 //   V2 JSON / binary 1 row      13.6k / 11.2k req/s;  100 rows 701k / 706k rows/s
-//   gRPC ModelInfer 1 row       225 req/s vs 2.8k for HTTP V2 JSON from the same Node client:
-//                               far below target, not yet profiled (a bare grpc-js echo
-//                               does 0.7-1.7k calls/s in one process at that load)
+//   gRPC ModelInfer 1 row       225 req/s vs 2.8k for HTTP V2 JSON from the same Node client
+//
+// gRPC, measured 2026-12-04 17:40-18:00 (load average 24-44), CPU per call inside each
+// process: the gRPC row is CPU-bound in grpc-js and Node's http2, not in serve's handler
+// and not in Nagle/flow control (one call at a time: p50 0.75 ms). Server side per call:
+// node:http JSON echo 66 us; node:http2 with hand-written gRPC framing 232-252 us; bare
+// grpc-js echo 301-369 us; mlops's gRPC server (trivial backend) 345-365 us with channelz
+// off (382-405 before). Client side: grpc-js 500-860 us per call vs node:http 90-250 us,
+// and the client shares the 2 cores with the server. Same run, 2 workers, 16 in flight:
+// gRPC 111-190 req/s vs HTTP V2 JSON 300-418 req/s (0.37-0.45x; 4 or 16 channels alike).
+// gRPC >= HTTP is out of reach with a Node gRPC stack on this machine; see
+// serve-cpu.bench.mjs for CPU and GC per request of every kind of request.
 //
 // Measured 2026-11-25 on the 2-core development VM (wrk, the server and other jobs share
 // the 2 cores, so runs vary by +-30%), 2 workers:
@@ -332,7 +342,7 @@ async function main() {
         const { grpcLoad, httpLoad } = await import('./node-load.mjs');
         const input = { name: 'features', datatype: 'FP32', shape: [1, 10] };
         log('mlops serve, gRPC ModelInfer 1 row (node client) ...');
-        results.push(await grpcLoad({ label: 'mlops gRPC ModelInfer, 1 row (node client)', root: ROOT, port: server.grpcPort, request: { model_name: 'fraud', inputs: [input], raw_input_contents: [Buffer.from(Float32Array.from(rows[0]).buffer)] }, connections: CONNECTIONS, durationSeconds: DURATION }));
+        results.push(await grpcLoad({ label: 'mlops gRPC ModelInfer, 1 row (node client)', root: ROOT, port: server.grpcPort, request: { model_name: 'fraud', inputs: [input], raw_input_contents: [Buffer.from(Float32Array.from(rows[0]).buffer)] }, connections: CONNECTIONS, durationSeconds: DURATION, ...(flag('grpc-channels', undefined) ? { channels: Number(flag('grpc-channels')) } : {}) }));
         log('mlops serve, HTTP V2 JSON 1 row (node client) ...');
         results.push(await httpLoad({ label: 'mlops HTTP V2 JSON, 1 row (node client)', port: mlopsPort, path: '/v2/models/fraud/infer', body: Buffer.from(v2Json(1)), headers: { 'content-type': 'application/json' }, connections: CONNECTIONS, durationSeconds: DURATION }));
       }

@@ -108,8 +108,12 @@ describe.skipIf(reason !== undefined)(`mlops deploy${reason ? ` (skipped: ${reas
     const greenBefore = deployment(fake, 'green')!;
     fake.neverReady(NS, 'mlops-fraud-green');
     const child = spawnMlops(['--registry', join(dir, 'registry'), 'deploy', 'fraud@v1.1.0', '--image', `${repository}:v1.0.0`, '--skip-build', '--namespace', NS, '--replicas', '2', '--timeout', '120s'], { cwd: dir, env });
-    const deadline = Date.now() + 30_000;
-    while (deployment(fake, 'green')!.spec.replicas === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    // Signal once the CLI says it waits for the rollout (the step the cancel must undo).
+    let progress = '';
+    child.stderr?.on('data', (chunk: Buffer) => (progress += chunk.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!progress.includes('to roll out within') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(progress).toContain('to roll out within');
     expect(deployment(fake, 'green')!.spec.replicas).toBe(2);
     child.kill('SIGTERM');
     const result = await child;

@@ -116,10 +116,10 @@ const WORD_VALUES = [
   'https://example.invalid/m.onnx', 'production', 'staging', 'archived', 'ks', 'psi', 'bh', '1h', '5m', '2026-01-01T00:00:00Z', 'a,b,,c',
 ];
 
-/** Commands the driver can run to the end quickly (serve and demo keep running; alert test waits on the network). */
+/** Commands the driver can run to the end quickly (serve, ui and demo keep running; alert test waits on the network). */
 function runnable(def: CommandDef, path: string[] = []): Array<{ path: string[]; def: CommandDef }> {
   const here = [...path, def.name];
-  if (['serve', 'demo', 'alert'].includes(def.name)) return [];
+  if (['serve', 'ui', 'demo', 'alert'].includes(def.name)) return [];
   return [...(def.run ? [{ path: here, def }] : []), ...(def.subcommands ?? []).flatMap((sub) => runnable(sub, here))];
 }
 
@@ -377,7 +377,7 @@ describe('the process boundary', () => {
   it.skipIf(!existsSync('/dev/full'))('stdout on a full disk (> /dev/full) is exit 4 "disk full"', async () => {
     const result = await execa('bash', ['-c', `node ${JSON.stringify(BIN)} --help > /dev/full`], { reject: false, env: { NO_COLOR: '1' } });
     expect(result.exitCode).toBe(4);
-    expect(result.stderr).toMatch(/^error: disk full/m);
+    expect(result.stderr).toMatch(/^error: (disk full|.*the disk is full)/m);
     expect(result.stderr).not.toMatch(STACK);
   });
 
@@ -391,7 +391,7 @@ describe('the process boundary', () => {
       await execa('bash', ['-c', `head -c 1000000 /dev/zero > ${JSON.stringify(join(mountPoint, 'filler'))}`], { reject: false });
       const result = await mlops(['--registry', join(mountPoint, 'registry'), 'register', 'fraud', join(EXAMPLE, 'fraud-v1.onnx'), '--reference-data', join(EXAMPLE, 'reference.csv')], { cwd: work });
       expect(result.exitCode, result.stderr).toBe(4);
-      expect(result.stderr).toMatch(/^error: disk full/m);
+      expect(result.stderr).toMatch(/^error: (disk full|.*the disk is full)/m);
       expect(violations({ argv: ['register (full disk)'], ...result })).toEqual([]);
     } finally {
       await execa('umount', [mountPoint], { reject: false });

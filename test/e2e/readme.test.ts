@@ -1,7 +1,9 @@
 // The README runs as written: every `sh` block of the walk-through and of "The registry"
 // is extracted and run by bash in a temp folder, with the built CLI on PATH. The only
-// change made to the text is the ports (8000, 8001 -> free ones), since other test
-// runs share the machine.
+// changes made to the text are the ports (8000, 8001 -> free ones), since other test
+// runs share the machine, and the bucket name of the S3 block (a fresh bucket on the
+// test S3 server).
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { execa, execaSync } from 'execa';
 import { chmod, cp, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +11,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, ROOT, tempDir } from '../support/cli.js';
 import { requireOrSkip } from '../support/integration.js';
 import { freePort } from '../support/prometheus.js';
+import { s3ForTests } from '../support/s3-tests.js';
+
+const s3 = s3ForTests();
 
 /** The `sh` blocks of the README section whose heading starts with `heading`. */
 export function shBlocks(readme: string, heading: string): string[] {
@@ -32,7 +37,7 @@ beforeEach(async () => {
 });
 afterEach(async () => cleanup());
 
-async function runScript(blocks: string[]) {
+async function runScript(blocks: string[], extraEnv: Record<string, string | undefined> = {}) {
   const ports = new Map([
     ['8000', String(await freePort())],
     ['8001', String(await freePort())],
@@ -42,13 +47,17 @@ async function runScript(blocks: string[]) {
   const script = `set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n${body}`;
   const result = await execa('bash', ['-c', script], {
     cwd: dir,
-    env: { PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, CI: '1', NO_COLOR: '1', MLOPS_USER: 'readme', MLOPS_REGISTRY: undefined },
+    env: { ...extraEnv, PATH: `${join(dir, 'bin')}:${process.env.PATH}`, HOME: dir, CI: '1', NO_COLOR: '1', MLOPS_USER: 'readme', MLOPS_REGISTRY: undefined },
     extendEnv: true,
     reject: false,
     timeout: 240_000,
     stdin: 'ignore',
   });
   return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
+}
+
+function partition<T>(items: T[], keep: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(keep), items.filter((item) => !keep(item))];
 }
 
 function expectNoBug(stderr: string): void {
@@ -62,11 +71,13 @@ const skip = requireOrSkip(missing.length === 0, `${missing.join(', ')} not inst
 describe.skipIf(skip !== undefined)(`README${skip ? ` (skipped: ${skip})` : ''}`, async () => {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
   const walkThrough = shBlocks(readme, 'Walk-through');
-  const registry = shBlocks(readme, 'The registry');
+  // "Team registry on S3" (a subsection of "The registry") runs against the test S3 server.
+  const [registry, s3Blocks] = partition(shBlocks(readme, 'The registry'), (block) => !block.includes('s3://'));
 
   it('has the blocks this test runs', () => {
     expect(walkThrough).toHaveLength(1);
     expect(registry).toHaveLength(1);
+    expect(s3Blocks).toHaveLength(1);
     // The walk-through waits for its servers with a line the reader can copy.
     expect(walkThrough[0]).toMatch(/curl -sf --retry \d+ --retry-connrefused/);
     expect(walkThrough[0]).toContain('examples/fraud/traffic.csv');
@@ -81,6 +92,9 @@ describe.skipIf(skip !== undefined)(`README${skip ? ` (skipped: ${skip})` : ''}`
     expect(result.stdout).toMatch(/mlops_predictions_total\{[^}]*version="v1\.1\.0"/);
     expect(result.stdout).toMatch(/^v1\.0\.0\s+\d{3}\s+\d{3}\s/m);
     expect(result.stdout).toMatch(/verdict: /);
+    // 4. conclude: 600 labels are too few for a winner; exit 1 with the sample still needed.
+    expect(result.stderr).toMatch(/error: no winner in fraud's experiment yet: .*more requests per variant/);
+    expect(result.stdout).toContain('exit 1: no winner yet');
     // 5. clean data passes, drifted data exits 1 and writes the report.
     expect(result.stdout).toContain('no drift in fraud v1.0.0');
     expect(result.stdout).toContain('exit 1: drift found, see drift.html');
@@ -90,6 +104,18 @@ describe.skipIf(skip !== undefined)(`README${skip ? ` (skipped: ${skip})` : ''}`
     // The registry section: automatic numbering, the dry run, a real promotion, the rollback.
     expect(result.stderr).toContain('registered card-fraud v1.0.1');
     expect(result.stderr).toMatch(/rolled back|card-fraud v1\.0\.0.*production/);
+  });
+
+  it.skipIf(!s3.available)('the registry section, then "Team registry on S3" against a real S3 server', async () => {
+    const bucket = await s3.newBucket('readme');
+    const blocks = [...registry, ...s3Blocks.map((block) => block.replaceAll('team-models', bucket))];
+    const result = await runScript(blocks, s3.env);
+    expectNoBug(result.stderr);
+    expect(result.exitCode, `stderr:\n${result.stderr.slice(-3000)}`).toBe(0);
+    // `mlops list` on the bucket shows the versions the folder had.
+    expect(result.stdout.split('\n').filter((line) => /^card-fraud\s+v1\.0\.[01]\s/.test(line))).toHaveLength(4);
+    const keys = await s3.client().send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'registry/models/card-fraud/versions/' }));
+    expect((keys.Contents ?? []).map((object) => object.Key).sort()).toEqual(['registry/models/card-fraud/versions/v1.0.0.yaml', 'registry/models/card-fraud/versions/v1.0.1.yaml']);
   });
 
   it('the registry section runs on its own in an empty folder', async () => {

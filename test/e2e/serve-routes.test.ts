@@ -265,6 +265,31 @@ describe('health, readiness and metrics', () => {
     expect((await postJson(`${server.url}/predict`, { features: rows[0] })).status).toBe(200);
     expect(ood(await (await fetch(`${server.url}/metrics`)).text()) - before).toBe(1);
   });
+
+  test('V2 JSON and binary requests count out-of-distribution values per feature, in every row', async () => {
+    const ood = (text: string, feature: string) => Number(new RegExp(`^mlops_ood_inputs_total\\{model="fraud",version="v1.0.0",variant="default",feature="${feature}"\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+    const metrics = async () => (await fetch(`${server.url}/metrics`)).text();
+    const before = await metrics();
+    // Row 0 is in range; row 1 has amount and velocity (first and last feature) far out.
+    const batch = [[...rows[0]!], [...rows[1]!]];
+    batch[1]![0] = 1e9;
+    batch[1]![9] = -1e9;
+    const flat = batch.flat();
+    const url = `${server.url}/v2/models/fraud/infer`;
+    expect((await postJson(url, { inputs: [{ name: 'features', shape: [2, 10], datatype: 'FP32', data: flat }] })).status).toBe(200);
+    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'features', shape: [2, 10], datatype: 'FP32', parameters: { binary_data_size: 80 } }] }));
+    const binary = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+      body: Buffer.concat([header, Buffer.from(Float32Array.from(flat).buffer)]),
+    });
+    expect(binary.status).toBe(200);
+    await binary.arrayBuffer();
+    const after = await metrics();
+    expect(ood(after, 'amount') - ood(before, 'amount')).toBe(2);
+    expect(ood(after, 'velocity') - ood(before, 'velocity')).toBe(2);
+    expect(ood(after, 'hour') - ood(before, 'hour')).toBe(0);
+  });
 });
 
 describe('which models are served', () => {

@@ -60,6 +60,10 @@ export const abCommand: CommandDef = {
               `[${(c.ci[0] * scale).toFixed(2)}, ${(c.ci[1] * scale).toFixed(2)}] (${Math.round((1 - c.alpha) * 100)}% CI), ${c.test}, p=${c.pValue < 1e-4 ? c.pValue.toExponential(1) : c.pValue.toFixed(4)}`,
           );
         }
+        for (const s of report.shadows) {
+          const ms = (x: number | undefined) => (x === undefined ? '-' : `${x.toFixed(2)} ms`);
+          ui.out(`shadow ${s.version}: ${s.compared} of ${s.rows} rows compared, agreement ${pct(s.agreement)}, mean |score diff| ${s.meanAbsScoreDiff === undefined ? '-' : s.meanAbsScoreDiff.toFixed(4)}, latency ${ms(s.meanLatencyMs)} (answer ${ms(s.primaryMeanLatencyMs)})`);
+        }
         ui.out(ui.c.bold(`verdict: ${report.verdict}`));
       },
     },

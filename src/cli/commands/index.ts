@@ -17,6 +17,7 @@ import { deployCommand } from './deploy.js';
 import { registryCommand } from './registry.js';
 import { buildCommand } from './build.js';
 import { uiCommand } from './ui.js';
+import { experimentCommand } from './experiment.js';
 
 // One command a line, so that branches adding commands merge cleanly.
 export const COMMANDS: CommandDef[] = [
@@ -37,4 +38,5 @@ export const COMMANDS: CommandDef[] = [
   demoCommand,
   registryCommand,
   uiCommand,
+  experimentCommand,
 ];

@@ -124,7 +124,9 @@ class CallError extends Error {
 
 export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { backend } = options;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': -1 });
+  // Channelz (grpc-js's introspection service, which mlops does not expose) otherwise
+  // keeps per-call counters and timestamps on every call.
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': options.maxMessageBytes, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
 
   const findModel = (name: unknown, version: unknown) => {
     if (typeof name !== 'string' || name === '') throw new CallError(grpc.status.INVALID_ARGUMENT, 'name the model ("name")');

@@ -12,7 +12,7 @@ export function kserveV1Protocol(core: ServeCore): ProtocolModule {
     const body = await core.readJsonObject(request);
     core.requireReady();
     const served = core.models.servedModel(name);
-    const route = core.models.pick(served, undefined, core.userId(request, body));
+    const route = core.models.pick(served, undefined, core.userId(request, body, served.experiment?.sticky));
     context.model = route.metrics;
     const rows = rowsFromInstances(body.instances, route.model, '"instances"');
     const requestId = core.requestId(request);

@@ -37,7 +37,7 @@ export function oipV2Protocol(core: ServeCore): ProtocolModule {
     const requestId = core.requestId(request);
     const clientId = typeof header.id === 'string' && header.id !== '' ? header.id.slice(0, 128) : core.clientRequestId(request);
     let wanted: ReturnType<typeof requestedOutputs> = [];
-    const run = await runV2(core, { name, version, inputs, userId: core.userId(request, header), clientId, requestId }, (route) => {
+    const run = await runV2(core, { name, version, inputs, userId: core.userId(request, header, served.experiment?.sticky), clientId, requestId }, (route) => {
       context.model = route.metrics;
       wanted = requestedOutputs(header.outputs, header.parameters as Record<string, unknown> | undefined, route.model.plan.fetch, route.model.name);
     });

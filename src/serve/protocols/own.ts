@@ -9,7 +9,7 @@ export function ownProtocol(core: ServeCore): ProtocolModule {
     const body = await core.readJsonObject(request);
     core.requireReady();
     const served = core.models.servedModel(body.model);
-    const route = core.models.pick(served, body.version, core.userId(request, body));
+    const route = core.models.pick(served, body.version, core.userId(request, body, served.experiment?.sticky));
     context.model = route.metrics;
     const rows = rowsFromBody(body, route.model);
     const requestId = core.requestId(request);

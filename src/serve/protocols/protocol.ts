@@ -49,7 +49,7 @@ export interface ServeCore {
   /** Throws 503 while models are loading. */
   requireReady(): void;
   /** The sticky A/B key: body user_id, V2 parameters.user_id, or X-User-Id. */
-  userId(request: IncomingMessage, body: Record<string, unknown> | undefined): string | undefined;
+  userId(request: IncomingMessage, body: Record<string, unknown> | undefined, field?: string): string | undefined;
   /** A new server-made id: the key feedback joins on. */
   requestId(request: IncomingMessage): string;
   /** The client's own X-Request-Id, kept beside the server's (never the join key). */

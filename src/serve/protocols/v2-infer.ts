@@ -47,11 +47,23 @@ export async function runV2(core: ServeCore, call: V2Call, onRoute: (route: Rout
     const data = input.data as NumericArray;
     // Plain numbers per row for the prediction log, OOD counts and shadows: as the client
     // sent them in JSON, else the binary values.
+    // Built only when the log or a shadow reads them: a 100-row binary request would
+    // otherwise make 100 arrays of boxed numbers that nothing else needs.
     const json = input.json;
-    const raw = json
-      ? Array.from({ length: rows }, (_, r) => json.slice(r * width, (r + 1) * width) as number[])
-      : Array.from({ length: rows }, (_, r) => Array.from(data.subarray(r * width, (r + 1) * width) as ArrayLike<number | bigint>, Number));
-    const rowsIn: Rows = { data, type: input.spec.type, rows, raw };
+    const flat = json ? (json as ArrayLike<number>) : data instanceof BigInt64Array || data instanceof BigUint64Array ? undefined : (data as ArrayLike<number>);
+    let raw: number[][] | undefined;
+    const rowsIn: Rows = {
+      data,
+      type: input.spec.type,
+      rows,
+      get raw() {
+        raw ??= json
+          ? Array.from({ length: rows }, (_, r) => json.slice(r * width, (r + 1) * width) as number[])
+          : Array.from({ length: rows }, (_, r) => Array.from(data.subarray(r * width, (r + 1) * width) as ArrayLike<number | bigint>, Number));
+        return raw;
+      },
+      ...(flat ? { flat } : {}),
+    };
     const result: BatchResult = await core.predictor.infer(route, rowsIn);
     return {
       model,
