@@ -155,18 +155,6 @@ export default tseslint.config(
   // clean. Each entry turns off only the rules that file breaks today; the boundary rules
   // still apply. Remove an entry after its branch is merged and the file lints clean.
   {
-    // Being rewritten on branch hardening (src/cli/main.ts, ui.ts, program.ts, command.ts);
-    // typed command options will replace `Promise<number | void>`. Remove after merge.
-    files: ['src/cli/command.ts'],
-    rules: { '@typescript-eslint/no-invalid-void-type': 'off' },
-  },
-  {
-    // Being rewritten on branch drift (read.ts split by job, the `let c` moves to
-    // numbers.ts; kolmogorov.ts line 182 assigns j2 it never reads). Remove after merge.
-    files: ['src/drift/read.ts', 'src/drift/numbers.ts', 'src/drift/kolmogorov.ts'],
-    rules: { 'prefer-const': 'off', 'no-useless-assignment': 'off' },
-  },
-  {
     // Being rewritten on branch s3-store (register.ts imports sha256Hex and never uses
     // it; records.ts refuses control characters in file names on purpose and needs a
     // disable comment on that line). Remove after merge.

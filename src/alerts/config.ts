@@ -5,8 +5,7 @@ import { UsageError } from '../errors.js';
 import { configProblemsError, type ConfigProblem, type Env, type YamlSource } from '../config.js';
 import type { AlertChannel, AlertmanagerChannel, EmailChannel, WebhookChannel } from './types.js';
 import { parseDuration } from '../durations.js';
-
-export { parseDuration };
+import { isPlainObject } from '../plain-object.js';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const DEFAULT_MAX_TRIES = 3;
@@ -20,10 +19,6 @@ const FIELDS: Record<AlertChannel['type'], string[]> = {
   email: [...COMMON_FIELDS, 'host', 'port', 'secure', 'require_tls', 'username', 'password_env', 'from', 'to', 'cc', 'tls_ca_file', 'subject_prefix'],
   alertmanager: [...COMMON_FIELDS, 'url', 'labels', 'headers', 'headers_env', 'ends_after'],
 };
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** One field's problem; the reader stops at it, and the caller reads on without that field. */
 class FieldProblem extends Error {
@@ -115,7 +110,7 @@ class ChannelReader {
   stringMap(field: string, check?: (key: string, value: string) => string | undefined): Record<string, string> {
     const value = this.raw[field];
     if (value === undefined || value === null) return {};
-    if (!isMapping(value)) this.fail(field, 'must be a mapping of name: value');
+    if (!isPlainObject(value)) this.fail(field, 'must be a mapping of name: value');
     const out: Record<string, string> = {};
     for (const [key, item] of Object.entries(value)) {
       if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') {
@@ -271,23 +266,23 @@ export function loadAlertChannels(config: Record<string, unknown>, _env?: Env, s
   const fail = (problems: ConfigProblem[]) => configProblemsError(problems, source, `fix the channels in ${file} (see README "Alerts")`);
   const section = config.alerts;
   if (section === undefined || section === null) return [];
-  if (!isMapping(section)) throw fail([{ keys: ['alerts'], message: `alerts in ${file} must be a mapping with a channels key`, hint: 'write alerts: { channels: { NAME: { type: webhook, url: ... } } }' }]);
+  if (!isPlainObject(section)) throw fail([{ keys: ['alerts'], message: `alerts in ${file} must be a mapping with a channels key`, hint: 'write alerts: { channels: { NAME: { type: webhook, url: ... } } }' }]);
   const problems: ConfigProblem[] = [];
   for (const key of Object.keys(section).filter((key) => key !== 'channels')) {
     problems.push({ keys: ['alerts', key], message: `alerts.${key} is not a known field of alerts in ${file}`, hint: 'alerts holds only channels' });
   }
   const channels = section.channels;
-  if (channels !== undefined && channels !== null && !isMapping(channels)) {
+  if (channels !== undefined && channels !== null && !isPlainObject(channels)) {
     problems.push({ keys: ['alerts', 'channels'], message: `alerts.channels in ${file} must be a mapping of channel name to settings`, hint: 'write channels: { ops: { type: webhook, url: ... } }' });
   }
   const out: AlertChannel[] = [];
-  if (isMapping(channels)) {
+  if (isPlainObject(channels)) {
     for (const [name, raw] of Object.entries(channels)) {
       if (!CHANNEL_NAME.test(name)) {
         problems.push({ keys: ['alerts', 'channels', name], message: `alerts.channels.${name}: channel names use letters, digits, _ . -`, hint: 'rename the channel' });
         continue;
       }
-      if (!isMapping(raw)) {
+      if (!isPlainObject(raw)) {
         problems.push({ keys: ['alerts', 'channels', name], message: `alerts.channels.${name} must be a mapping with a type`, hint: 'add type: webhook, email or alertmanager' });
         continue;
       }

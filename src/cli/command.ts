@@ -1,5 +1,6 @@
 // The shape of a command, declared as data: commander and --help are built from these
-// declarations, and the README coverage test checks every declared flag against the README.
+// declarations. The README's tables are written by hand; test/unit/readme-coverage.test.ts
+// checks that every declared flag and environment variable appears in them.
 // defineCommand types a handler's options and arguments from the same declarations.
 import { UsageError } from '../errors.js';
 import type { Ctx } from './context.js';
@@ -29,7 +30,7 @@ export interface CommandDef {
   examples?: string[];
   subcommands?: CommandDef[];
   /** Returns the exit code (0 when omitted). Import heavy capabilities inside. */
-  run?: (ctx: Ctx, args: string[], options: Record<string, unknown>) => Promise<number | void>;
+  run?: (ctx: Ctx, args: string[], options: Record<string, unknown>) => Promise<number | undefined> | Promise<void>;
 }
 
 // ---- Typed handlers: option and argument types inferred from the declarations ----
@@ -84,7 +85,7 @@ export type ArgumentsOf<Arguments extends readonly ArgumentDef[]> = {
 export interface TypedCommandDef<Arguments extends readonly ArgumentDef[], Options extends readonly OptionDef[]> extends Omit<CommandDef, 'arguments' | 'options' | 'run'> {
   arguments?: Arguments;
   options?: Options;
-  run?: (ctx: Ctx, args: ArgumentsOf<Arguments>, options: OptionsOf<Options>) => Promise<number | void>;
+  run?: (ctx: Ctx, args: ArgumentsOf<Arguments>, options: OptionsOf<Options>) => Promise<number | undefined> | Promise<void>;
 }
 
 function camelCase(name: string): string {

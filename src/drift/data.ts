@@ -90,10 +90,6 @@ export function describe(role: string, path: string): string {
   return `${role} data ${path}`;
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** A streaming parser: fed chunks in order, it keeps what it has not parsed yet for the next call. */
 export interface ChunkParser {
   /** Parses whole records in buf from 0; returns the offset of the first unparsed byte. */

@@ -1,5 +1,6 @@
-// The drift capability: checkDrift (files in, DriftReport out), the HTML report, and the pure
-// statistics (KS, chi-square, distances, corrections) as pure functions.
+// The drift capability: checkDrift (files in, DriftReport out), the HTML report, and the
+// statistics behind it (KS, chi-square, distances, corrections) as pure functions, exported
+// for drift's own tests and benchmarks: no other capability imports them.
 export {
   checkDrift,
   CORRECTIONS,

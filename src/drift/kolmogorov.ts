@@ -179,7 +179,9 @@ function cdfPomeranz(n: number, x: number): number {
   let V0s = 0;
   let V1s = 0;
   let exponent = 0;
-  let [j1, j2] = pomeranzBounds(0, n, ll, ceilf, roundf);
+  // Only the lower bound of step 0 is carried into step 1; each step computes its own upper bound.
+  let j1 = pomeranzBounds(0, n, ll, ceilf, roundf)[0];
+  let j2: number;
   for (let i = 1; i < 2 * n + 2; i++) {
     const k1 = j1;
     [V0, V1] = [V1, V0];

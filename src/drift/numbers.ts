@@ -59,7 +59,7 @@ export function parseNumberBytes(buf: Uint8Array, start: number, end: number): n
   }
   let p = s;
   let negative = false;
-  let c = buf[p]!;
+  const c = buf[p]!;
   if (c === 0x2d) {
     negative = true;
     p++;

@@ -28,7 +28,7 @@
 //     chance of any rejection by alpha). Measured on clean data, 20 features x 1,000 rows:
 //     0.5% of 1,000 checks at alpha 0.01, but 5.3% at alpha 0.05, over a 5% budget. It still
 //     finds a 0.2-SD mean shift in one of 20 features with 5,000 rows in 200 of 200 checks,
-//     and names the right feature (test/unit/drift-power.test.ts checks both targets).
+//     and names the right feature (test/stats/drift-power.test.ts checks both targets).
 //     Per-feature KS at 0.05 with no correction alarms on 62% of clean checks (1 - 0.95^20).
 //   * --test psi | wasserstein | jensenshannon: distance thresholds, no p-values (and so no
 //     correction): PSI >= 0.1 on the reference deciles (bin proportions floored at 1e-4),

@@ -2,7 +2,8 @@
 // are recognised and unpacked by read-prediction-log.ts.
 import { UsageError, messageOf } from '../errors.js';
 import { NumericBuilder, type Builder, type RowSampler } from './columns.js';
-import { NEWLINE, isPlainObject, type ChunkParser, type ColumnRequest, type DataFormat } from './data.js';
+import { isPlainObject } from '../plain-object.js';
+import { NEWLINE, type ChunkParser, type ColumnRequest, type DataFormat } from './data.js';
 import { predictionLogFeatures } from './read-prediction-log.js';
 import { PARSE_INVALID, PARSE_MISSING, PARSE_OK, parseNumberText, parseStatus, setParseStatus } from './numbers.js';
 

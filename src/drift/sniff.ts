@@ -1,7 +1,8 @@
 // Sniffing a data file: gzip by magic bytes, then CSV (delimiter, header, which columns look
 // categorical), JSON lines or a prediction log by content, and a row estimate to size buffers.
 import { UsageError, messageOf } from '../errors.js';
-import { COMMA, NEWLINE, QUOTE, describe, isPlainObject, type DataFileInfo } from './data.js';
+import { isPlainObject } from '../plain-object.js';
+import { COMMA, NEWLINE, QUOTE, describe, type DataFileInfo } from './data.js';
 import { isNumericText } from './numbers.js';
 import { isParquetMagic, sniffParquet } from './read-parquet.js';
 import { isPredictionLogHead, predictionLogWidth } from './read-prediction-log.js';

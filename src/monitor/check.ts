@@ -6,7 +6,8 @@ import { selectChannels } from '../alerts/config.js';
 import { sendAlert } from '../alerts/send.js';
 import type { Alert, AlertChannel, AlertEvent, ChannelResult, FetchLike, Severity } from '../alerts/types.js';
 import { PrometheusClient, type QueryAnswer, type Sample } from './prometheus.js';
-import { compare, type MonitorRule, type Operator } from './rules.js';
+import { compare, type Operator } from '../thresholds.js';
+import type { MonitorRule } from './rules.js';
 
 export type RuleStatus = 'ok' | 'firing' | 'error' | 'no_data';
 

@@ -4,9 +4,9 @@ import { stringify } from 'yaml';
 import { configProblemsError, loadYamlSource, type ConfigProblem, type YamlSource } from '../config.js';
 import { UsageError } from '../errors.js';
 import { SEVERITIES, type Severity } from '../alerts/types.js';
-import { OPERATORS, compare, type Operator } from '../thresholds.js';
+import { isPlainObject } from '../plain-object.js';
+import { OPERATORS, type Operator } from '../thresholds.js';
 
-export { OPERATORS, compare, type Operator };
 /** Word forms, because an unquoted `>` in YAML starts a block scalar. */
 const OPERATOR_WORDS: Record<string, Operator> = { gt: '>', lt: '<', ge: '>=', le: '<=', eq: '==', ne: '!=' };
 
@@ -31,10 +31,6 @@ const RULE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const METRIC_NAME = /^[A-Za-z_:][A-Za-z0-9_:]*$/;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const PROMETHEUS_DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** A PromQL string literal: backslash and double quote escaped. */
 function promString(value: string): string {
@@ -62,7 +58,7 @@ function parseRule(raw: unknown, index: number): MonitorRule {
   const problem = (field: string | undefined, message: string, hint: string, name?: string): never => {
     throw new RuleProblem(field?.split('.')[0] ?? '', { keys: ['rules', index, ...(field ? field.split('.') : [])], message: `${where(field, name)} ${message}`, hint });
   };
-  if (!isMapping(raw)) problem(undefined, 'must be a mapping with name, query, op and threshold', 'see README "Threshold rules"');
+  if (!isPlainObject(raw)) problem(undefined, 'must be a mapping with name, query, op and threshold', 'see README "Threshold rules"');
   const rawRule = raw as Record<string, unknown>;
   const name = rawRule.name;
   if (typeof name !== 'string' || !RULE_NAME.test(name)) {
@@ -77,7 +73,7 @@ const RULE_PLACEHOLDERS: Record<string, unknown> = { query: 'up', op: '>', thres
 /** Every problem of one rule: unknown fields, then each field that fails, read again without it. */
 function ruleProblems(raw: unknown, index: number): { rule?: MonitorRule; problems: ConfigProblem[] } {
   const problems: ConfigProblem[] = [];
-  if (!isMapping(raw)) {
+  if (!isPlainObject(raw)) {
     try {
       parseRule(raw, index);
     } catch (error) {
@@ -123,7 +119,7 @@ function parseRuleFields(raw: Record<string, unknown>, name: string, fail: (fiel
     if (typeof raw.metric !== 'string' || !METRIC_NAME.test(raw.metric)) fail('metric', `must be a metric name like mlops_accuracy, got ${JSON.stringify(raw.metric)}`);
     const labels: Record<string, string> = {};
     if (raw.labels !== undefined && raw.labels !== null) {
-      if (!isMapping(raw.labels)) fail('labels', 'must be a mapping of label: value');
+      if (!isPlainObject(raw.labels)) fail('labels', 'must be a mapping of label: value');
       for (const [label, value] of Object.entries(raw.labels as Record<string, unknown>)) {
         if (!LABEL_NAME.test(label)) fail(`labels.${label}`, 'is not a valid label name');
         if (typeof value !== 'string' && typeof value !== 'number') fail(`labels.${label}`, `must be a string, got ${JSON.stringify(value)}`);
@@ -172,7 +168,7 @@ function parseRuleFields(raw: Record<string, unknown>, name: string, fail: (fiel
  * in one UsageError. `source` names the file; `lines` (from the YAML) adds each line.
  */
 export function parseRules(document: unknown, source = 'rules', lines?: Pick<YamlSource, 'lineOf'>): MonitorRule[] {
-  if (!isMapping(document) || !Array.isArray(document.rules)) {
+  if (!isPlainObject(document) || !Array.isArray(document.rules)) {
     throw new UsageError(`${source} must hold a rules: list`, 'write rules: [{ name, query, op, threshold, severity, channels }]');
   }
   const problems: ConfigProblem[] = [];

@@ -1,11 +1,14 @@
 // Reading the prediction log back: every rotated file oldest first, then the live one, as
-// one stream of classified lines. Several logs (one per replica) or a folder of them read
+// one stream of classified lines (a file may be gzip-compressed, e.g. an archived log). Several logs (one per replica) or a folder of them read
 // as one. The files are opened before the first line is read, so a rotation while reading
 // neither skips nor repeats a line: the open handles follow the renamed files.
 import { createReadStream } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { UsageError, messageOf } from '../errors.js';
 import { parseLogLine, type LogEntry } from './rows.js';
 
 /** The files of one log, oldest first: log.N ... log.1, log. */
@@ -68,15 +71,40 @@ export async function* readPredictionLog(paths: string | readonly string[]): Asy
     }
     while (handles.length) {
       const { file, handle } = handles.shift()!;
-      const lines = createInterface({ input: createReadStream('', { fd: handle, encoding: 'utf8', autoClose: true }), crlfDelay: Infinity });
+      const { input, raw, gzip } = await textOf(handle);
+      const lines = createInterface({ input, crlfDelay: Infinity });
       let line = 0;
-      for await (const text of lines) {
-        line++;
-        if (text === '') continue;
-        yield parseLogLine(text, file, line);
+      try {
+        for await (const text of lines) {
+          line++;
+          if (text === '') continue;
+          yield parseLogLine(line === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file, line);
+        }
+      } catch (error) {
+        if (!gzip) throw error;
+        throw new UsageError(
+          `prediction log ${file} is not readable gzip: ${messageOf(error)}`,
+          'the file starts like gzip but is corrupt or truncated; compress it again or pass the plain file',
+          'bad_gzip',
+        );
+      } finally {
+        input.destroy();
+        raw.destroy();
       }
     }
   } finally {
     for (const { handle } of handles) await handle.close().catch(() => undefined);
   }
+}
+
+/** A log file's text: an archived log may be gzip-compressed (told by its first two bytes, not its name). */
+async function textOf(handle: FileHandle): Promise<{ input: Readable; raw: Readable; gzip: boolean }> {
+  const magic = Buffer.alloc(2);
+  const { bytesRead } = await handle.read(magic, 0, 2, 0);
+  const raw = createReadStream('', { fd: handle, start: 0, autoClose: true });
+  if (bytesRead < 2 || magic[0] !== 0x1f || magic[1] !== 0x8b) return { input: raw.setEncoding('utf8'), raw, gzip: false };
+  const gunzip = createGunzip();
+  // pipe() does not forward the file's errors to the stream being read.
+  raw.on('error', (error) => gunzip.destroy(error));
+  return { input: raw.pipe(gunzip).setEncoding('utf8'), raw, gzip: true };
 }

@@ -3,11 +3,22 @@
 // batcher that coalesces concurrent requests into one run.
 import { readFile } from 'node:fs/promises';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { MlopsError, UsageError, messageOf } from '../errors.js';
+import { MlopsError, ToolFailedError, UsageError, messageOf } from '../errors.js';
 import { createSession, loadOrt, signatureOf } from '../model/onnx.js';
 import type { Signature, TensorSpec } from '../model/signature.js';
 import type { VersionRecord } from '../registry/types.js';
 import { createTensorData, createTypedArray, isSupportedType, rowJson, type NumericArray, type TensorData, type TensorLike } from './tensors.js';
+
+/** onnxruntime could not load or run a registered model: exit 4 ("a model that fails to load"). */
+function cannotLoad(record: VersionRecord, error: unknown): ToolFailedError {
+  const label = `${record.name} ${record.version}`;
+  const detail = messageOf(error).replace(`${label} is not a loadable ONNX model: `, '').split('\n')[0];
+  return new ToolFailedError(
+    'onnxruntime',
+    `cannot load ${label}: onnxruntime failed on its artifact (${detail})`,
+    `the registry blob is not a model onnxruntime can load: register the training run's .onnx again (mlops register ${record.name} MODEL.onnx) or serve another version`,
+  );
+}
 
 /** What serve needs of the registry (the Registry class satisfies it). */
 export interface ModelSource {
@@ -183,7 +194,15 @@ export class LoadedModel {
       throw new UsageError(`cannot read the artifact of ${label}: ${messageOf(error)}`, 'the registry blob is missing: re-register the version');
     }
     const ort = await loadOrt();
-    const session = await createSession(bytes, label, { intraOpThreads: 1 });
+    let session: InferenceSession;
+    try {
+      session = await createSession(bytes, label, { intraOpThreads: 1 });
+    } catch (error) {
+      // The blob matched its hash, so the input was accepted when registered (or the registry
+      // was written by hand): onnxruntime failing on it now is a model that fails to load,
+      // exit 4, not bad input to this command (register keeps exit 2 for a bad .onnx file).
+      throw cannotLoad(record, error);
+    }
     let model: LoadedModel;
     try {
       model = new LoadedModel(record, session, ort.Tensor, options);
@@ -191,7 +210,7 @@ export class LoadedModel {
       await model.warm();
     } catch (error) {
       await session.release().catch(() => undefined);
-      throw error;
+      throw error instanceof MlopsError ? error : cannotLoad(record, error);
     }
     return model;
   }

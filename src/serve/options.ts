@@ -1,8 +1,9 @@
 // What `mlops serve` is asked to do: flags and serve.yaml merged into one plain ServePlan
 // (defaults < serve.yaml < flags) that every worker receives unchanged.
 import { resolve as resolvePath, dirname } from 'node:path';
-import { loadYamlConfig } from '../config.js';
+import { configProblemsError, loadYamlSource, type ConfigProblem, type Env } from '../config.js';
 import { UsageError } from '../errors.js';
+import { isPlainObject } from '../plain-object.js';
 import { usableCores } from './cpus.js';
 import { parseModelRef, validateName } from '../registry/names.js';
 import type { ServeEvent } from './events.js';
@@ -44,6 +45,8 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   /** When set, POST /feedback (and any state-changing route) needs Authorization: Bearer <token>. */
   authToken?: string;
+  /** Where serve.yaml's auth_token_env is looked up (the Ctx's env); a flag's authToken wins. */
+  env?: Env;
   /** Predicted rows (of recent requests) kept for POST /feedback. */
   feedbackCapacity?: number;
   /** Reported by GET /v2. */
@@ -192,12 +195,18 @@ const CONFIG_KEYS = [
   'batch_window_ms',
   'batch_max_rows',
   'drain_delay_ms',
+  'drain_timeout',
+  'auth_token_env',
   'feedback_capacity',
   'log',
   'experiments',
   'shadows',
   'grpc_port',
 ];
+const LOG_KEYS = ['path', 'sample', 'max_size', 'keep'];
+const EXPERIMENT_KEYS = ['name', 'model', 'variants'];
+const VARIANT_KEYS = ['name', 'version', 'weight'];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** The serve.yaml format (README "serve.yaml"). */
 export interface ServeConfigFile {
@@ -212,46 +221,151 @@ export interface ServeConfigFile {
   batch_window_ms?: number;
   batch_max_rows?: number;
   drain_delay_ms?: number;
+  /** Seconds, as --drain-timeout. */
+  drain_timeout?: number;
+  /** The environment variable holding the bearer token, as --auth-token-env. */
+  auth_token_env?: string;
   feedback_capacity?: number;
   log?: string | { path: string; sample?: number; max_size?: string | number; keep?: number };
   experiments?: Array<{ name?: string; model: string; variants: Array<{ name?: string; version: string; weight: number }> }>;
   shadows?: string[];
 }
 
-function expect(condition: boolean, path: string, message: string, hint: string): asserts condition {
-  if (!condition) throw new UsageError(`${path}: ${message}`, hint);
-}
+/** Numeric keys: what each must be, in the words of its flag. */
+const NUMBER_KEYS: Record<string, { min: number; max?: number; integer?: boolean; example: string }> = {
+  port: { min: 0, max: 65535, integer: true, example: '8000 (0 picks a free port)' },
+  grpc_port: { min: 0, max: 65535, integer: true, example: '8001 (0 picks a free port)' },
+  workers: { min: 1, integer: true, example: '2' },
+  poll_interval_ms: { min: 50, example: '1000' },
+  batch_window_ms: { min: -1, integer: true, example: '0' },
+  batch_max_rows: { min: 1, integer: true, example: '512' },
+  drain_delay_ms: { min: 0, integer: true, example: '5000' },
+  drain_timeout: { min: 0, max: 3600, example: '30 (seconds)' },
+  feedback_capacity: { min: 1, integer: true, example: '100000' },
+};
 
-/** Read and check serve.yaml; errors name the file, the key and the fix. */
-export async function loadServeConfig(path: string): Promise<ServeConfigFile> {
-  const raw = await loadYamlConfig(path);
-  for (const key of Object.keys(raw)) {
-    expect(CONFIG_KEYS.includes(key), path, `unknown key '${key}'`, `known keys: ${CONFIG_KEYS.join(', ')}`);
+/** Every problem of a parsed serve.yaml, each at its keys (an empty list: the file is good). */
+function serveConfigProblems(raw: Record<string, unknown>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  const add = (keys: Array<string | number>, message: string, hint: string) => problems.push({ keys, message, hint });
+  // The flag parsers' own checks, so a value means the same in the file as on the command line.
+  const check = (keys: Array<string | number>, run: () => unknown) => {
+    try {
+      run();
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      add(keys, `${keys.join('.')}: ${error.message}`, error.hint ?? 'see README "serve.yaml"');
+    }
+  };
+  const unknownKeys = (keys: Array<string | number>, value: Record<string, unknown>, known: string[]) => {
+    for (const key of Object.keys(value)) if (!known.includes(key)) add([...keys, key], `unknown key '${[...keys, key].join('.')}'`, `known keys${keys.length ? ` of ${keys.join('.')}` : ''}: ${known.join(', ')}`);
+  };
+  unknownKeys([], raw, CONFIG_KEYS);
+
+  const { models, host, watch, max_body: maxBody, auth_token_env: tokenEnv, log, experiments, shadows } = raw;
+  if (models !== undefined) {
+    if (!Array.isArray(models) || !models.every((m) => typeof m === 'string')) add(['models'], 'models must be a list of NAME or NAME@VERSION', 'e.g. models: [fraud, churn@v1.2.0]');
+    else models.forEach((model: string, index) => check(['models', index], () => parseModelRef(model)));
   }
-  const config = raw as ServeConfigFile;
-  const isNumber = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  if (config.models !== undefined) expect(Array.isArray(config.models) && config.models.every((m) => typeof m === 'string'), path, 'models must be a list of NAME or NAME@VERSION', 'e.g. models: [fraud, churn@v1.2.0]');
-  if (config.host !== undefined) expect(typeof config.host === 'string', path, 'host must be a string', 'e.g. host: 0.0.0.0');
-  for (const key of ['port', 'grpc_port', 'workers', 'poll_interval_ms', 'batch_window_ms', 'batch_max_rows', 'drain_delay_ms', 'feedback_capacity'] as const) {
-    if (config[key] !== undefined) expect(isNumber(config[key]), path, `${key} must be a number`, `e.g. ${key}: 1`);
+  if (host !== undefined && typeof host !== 'string') add(['host'], 'host must be a string', 'e.g. host: 0.0.0.0');
+  for (const [key, rule] of Object.entries(NUMBER_KEYS)) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) add([key], `${key} must be a number, got ${JSON.stringify(value)}`, `e.g. ${key}: ${rule.example}`);
+    else if (value < rule.min || (rule.max !== undefined && value > rule.max) || (rule.integer && !Number.isInteger(value))) {
+      const range = rule.max !== undefined ? `${rule.min}-${rule.max}` : `>= ${rule.min}`;
+      add([key], `${key} ${value} must be ${rule.integer ? 'a whole number ' : ''}${range}`, `e.g. ${key}: ${rule.example}`);
+    }
   }
-  if (config.watch !== undefined) expect(typeof config.watch === 'boolean', path, 'watch must be true or false', 'e.g. watch: false');
-  if (config.log !== undefined && typeof config.log !== 'string') {
-    expect(typeof config.log === 'object' && config.log !== null && typeof config.log.path === 'string', path, 'log must be a path or {path, sample, max_size, keep}', 'e.g. log: {path: predictions.jsonl, sample: 0.1}');
+  if (watch !== undefined && typeof watch !== 'boolean') add(['watch'], 'watch must be true or false', 'e.g. watch: false');
+  if (maxBody !== undefined) {
+    if (typeof maxBody !== 'number' && typeof maxBody !== 'string') add(['max_body'], 'max_body must be a size', 'e.g. max_body: 1mb');
+    else check(['max_body'], () => parseByteSize(maxBody, 'max_body'));
   }
-  if (config.experiments !== undefined) {
-    expect(Array.isArray(config.experiments), path, 'experiments must be a list', 'see README "serve.yaml"');
-    for (const [index, experiment] of config.experiments.entries()) {
-      const where = `experiments[${index}]`;
-      expect(typeof experiment?.model === 'string', path, `${where}.model is missing`, 'name the model whose traffic is split');
-      expect(Array.isArray(experiment.variants) && experiment.variants.length >= 2, path, `${where}.variants needs at least two entries`, 'list {version, weight} pairs');
-      for (const variant of experiment.variants) {
-        expect(typeof variant?.version === 'string', path, `${where}: every variant needs a version`, 'e.g. {version: v2.0.0, weight: 10}');
+  if (tokenEnv !== undefined && (typeof tokenEnv !== 'string' || !ENV_NAME.test(tokenEnv))) {
+    add(['auth_token_env'], `auth_token_env must name an environment variable, got ${JSON.stringify(tokenEnv)}`, 'e.g. auth_token_env: MLOPS_FEEDBACK_TOKEN (the token itself stays out of the file)');
+  }
+  if (log !== undefined && typeof log !== 'string') {
+    if (!isPlainObject(log) || typeof log.path !== 'string') add(['log'], 'log must be a path or {path, sample, max_size, keep}', 'e.g. log: {path: predictions.jsonl, sample: 0.1}');
+    else {
+      unknownKeys(['log'], log, LOG_KEYS);
+      if (log.sample !== undefined && !(typeof log.sample === 'number' && log.sample >= 0 && log.sample <= 1)) add(['log', 'sample'], `log.sample ${JSON.stringify(log.sample)} is not between 0 and 1`, 'e.g. sample: 0.1 logs one request in ten');
+      if (log.keep !== undefined && !(typeof log.keep === 'number' && Number.isInteger(log.keep) && log.keep >= 1)) add(['log', 'keep'], `log.keep ${JSON.stringify(log.keep)} must be a whole number >= 1`, 'it is how many rotated files are kept');
+      const maxSize = log.max_size;
+      if (maxSize !== undefined) {
+        if (typeof maxSize !== 'number' && typeof maxSize !== 'string') add(['log', 'max_size'], 'log.max_size must be a size', 'e.g. max_size: 100mb');
+        else check(['log', 'max_size'], () => parseByteSize(maxSize, 'max_size'));
       }
     }
   }
-  if (config.shadows !== undefined) expect(Array.isArray(config.shadows) && config.shadows.every((s) => typeof s === 'string'), path, 'shadows must be a list of NAME@VERSION', 'e.g. shadows: [fraud@v3.0.0]');
-  return config;
+  if (experiments !== undefined) {
+    if (!Array.isArray(experiments)) add(['experiments'], 'experiments must be a list', 'see README "serve.yaml"');
+    else experiments.forEach((experiment: unknown, index) => experimentProblems(experiment, index, add, check, unknownKeys));
+  }
+  if (shadows !== undefined) {
+    if (!Array.isArray(shadows) || !shadows.every((s) => typeof s === 'string')) add(['shadows'], 'shadows must be a list of NAME@VERSION', 'e.g. shadows: [fraud@v3.0.0]');
+    else shadows.forEach((shadow: string, index) => check(['shadows', index], () => parseShadowFlag(shadow)));
+  }
+  return problems;
+}
+
+function experimentProblems(
+  experiment: unknown,
+  index: number,
+  add: (keys: Array<string | number>, message: string, hint: string) => void,
+  check: (keys: Array<string | number>, run: () => unknown) => void,
+  unknownKeys: (keys: Array<string | number>, value: Record<string, unknown>, known: string[]) => void,
+): void {
+  const where = `experiments[${index}]`;
+  const keys = ['experiments', index];
+  if (!isPlainObject(experiment)) {
+    add(keys, `${where} must be a mapping {name, model, variants}`, 'see README "serve.yaml"');
+    return;
+  }
+  unknownKeys(keys, experiment, EXPERIMENT_KEYS);
+  const { model, variants } = experiment;
+  let modelOk = false;
+  if (typeof model !== 'string') add([...keys, 'model'], `${where}.model is missing`, 'name the model whose traffic is split');
+  else {
+    try {
+      validateName(model);
+      modelOk = true;
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      add([...keys, 'model'], `${where}.model: ${error.message}`, error.hint ?? 'name a model in the registry');
+    }
+  }
+  if (!Array.isArray(variants) || variants.length < 2) {
+    add([...keys, 'variants'], `${where}.variants needs at least two entries`, 'list {version, weight} pairs');
+    return;
+  }
+  const parsed: VariantSpec[] = [];
+  variants.forEach((variant: unknown, slot) => {
+    const at = [...keys, 'variants', slot];
+    if (!isPlainObject(variant) || typeof variant.version !== 'string') {
+      add(at, `${where}: every variant needs a version`, 'e.g. {version: v2.0.0, weight: 10}');
+      return;
+    }
+    unknownKeys(at, variant, VARIANT_KEYS);
+    const version = variant.version;
+    try {
+      const ref = parseModelRef(`${typeof model === 'string' ? model : 'model'}@${version}`).ref!;
+      const weight = parseWeight(variant.weight, `${where} ${version}`, 'write variants as {version: v1.0.0, weight: 90}');
+      parsed.push({ name: typeof variant.name === 'string' ? variant.name : ref, ref, weight });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+      add(at, error.message, error.hint ?? 'write variants as {version: v1.0.0, weight: 90}');
+    }
+  });
+  if (modelOk && parsed.length === variants.length) check(keys, () => checkExperiment({ name: String(experiment.name ?? model), model: String(model), variants: parsed }, where));
+}
+
+/** Read serve.yaml and check it whole: every problem listed at once as FILE:LINE, each with its fix. */
+export async function loadServeConfig(path: string): Promise<ServeConfigFile> {
+  const source = (await loadYamlSource(path, { kind: 'serve config', flag: '--config' }))!;
+  const problems = serveConfigProblems(source.value);
+  if (problems.length) throw configProblemsError(problems, source, 'see README "serve.yaml"');
+  return source.value as ServeConfigFile;
 }
 
 /** Merge defaults < serve.yaml < options into the plan; pure apart from reading serve.yaml. */
@@ -298,6 +412,19 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
     };
   }
 
+  let authToken = options.authToken;
+  if (authToken === undefined && file.auth_token_env !== undefined) {
+    const name = file.auth_token_env;
+    authToken = options.env?.[name];
+    // Fail closed: a file asking for a token never serves without one.
+    if (!authToken) {
+      throw new UsageError(
+        `${options.configPath}: auth_token_env ${name}: the environment variable ${name} is empty or unset`,
+        `export ${name}=<a long random token> before mlops serve, or remove auth_token_env from the file`,
+      );
+    }
+  }
+
   const workers = options.workers ?? file.workers ?? usableCores();
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError(`--workers ${workers} must be a whole number >= 1`, 'e.g. --workers 4, or leave it out to use every core');
   const port = options.port ?? file.port ?? DEFAULTS.port;
@@ -322,8 +449,8 @@ export async function buildPlan(options: ServeOptions): Promise<ServePlan> {
     batchWindowMs: options.batchWindowMs ?? file.batch_window_ms ?? DEFAULTS.batchWindowMs,
     batchMaxRows,
     drainDelayMs: Math.max(0, options.drainDelayMs ?? file.drain_delay_ms ?? DEFAULTS.drainDelayMs),
-    drainTimeoutMs: Math.max(0, options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs),
-    ...(options.authToken !== undefined ? { authToken: options.authToken } : {}),
+    drainTimeoutMs: Math.max(0, options.drainTimeoutMs ?? (file.drain_timeout !== undefined ? file.drain_timeout * 1000 : DEFAULTS.drainTimeoutMs)),
+    ...(authToken !== undefined ? { authToken } : {}),
     feedbackCapacity: Math.max(1, options.feedbackCapacity ?? file.feedback_capacity ?? DEFAULTS.feedbackCapacity),
     serverVersion: options.serverVersion ?? 'unknown',
     models,

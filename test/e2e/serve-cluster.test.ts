@@ -5,10 +5,12 @@
 // bearer token on /feedback, and the default bind address.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest, Agent } from 'node:http';
-import { mkdir, readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { BIN, expectCleanError, mlops } from '../support/cli.js';
 import {
   FRAUD_V1,
@@ -150,6 +152,38 @@ describe('start-up failures with 2 workers end the whole server: one line, its e
       expect(expectCleanError(result)).toMatch(/has no models/);
     } finally {
       await empty.cleanup();
+    }
+  });
+
+  test('a model that fails to load (a corrupt blob that passes its hash, a registry written by hand): exit 4, with 1 and 2 workers', async () => {
+    const broken = await makeRegistry();
+    try {
+      await broken.register('fraud', FRAUD_V1, 'v1.0.0');
+      await broken.promote('fraud', 'v1.0.0');
+      // Point the version at bytes that are stored under their own hash but are not ONNX.
+      const garbage = Buffer.from('not an onnx model, stored under its own sha256\n'.repeat(40));
+      const sha256 = createHash('sha256').update(garbage).digest('hex');
+      await writeFile(join(broken.registry.dir, 'blobs', 'sha256', sha256), garbage);
+      const recordPath = join(broken.registry.dir, 'models', 'fraud', 'versions', 'v1.0.0.yaml');
+      const record = parseYaml(await readFile(recordPath, 'utf8')) as { artifact: { sha256: string; size: number } };
+      record.artifact = { ...record.artifact, sha256, size: garbage.length };
+      await writeFile(recordPath, stringifyYaml(record));
+      for (const workers of ['1', '2']) {
+        const result = await mlops(['--registry', broken.registry.dir, 'serve', '--port', '0', '--workers', workers], { timeout: 30_000 });
+        expect(result.exitCode, result.stderr).toBe(4);
+        const line = expectCleanError(result);
+        expect(line).toMatch(/^error: cannot load fraud v1\.0\.0: onnxruntime failed on its artifact \(/);
+        expect(result.stderr).toMatch(/hint: .*mlops register fraud MODEL\.onnx/);
+        expect(result.stderr).not.toMatch(/EPIPE|deserializeError|cluster-protocol|    at /);
+      }
+      // register still refuses the same bytes as bad input (exit 2), as before.
+      const bogus = join(broken.dir, 'bogus.onnx');
+      await writeFile(bogus, garbage);
+      const refused = await mlops(['--registry', broken.registry.dir, 'register', 'fraud', bogus], { timeout: 30_000 });
+      expect(refused.exitCode).toBe(2);
+      expect(expectCleanError(refused)).toMatch(/not a loadable ONNX model/);
+    } finally {
+      await broken.cleanup();
     }
   });
 

@@ -1,6 +1,7 @@
 // mlops.yaml alerts section: parsing, defaults and the one-line errors for each mistake.
 import { describe, expect, it } from 'vitest';
-import { loadAlertChannels, parseDuration, selectChannels } from '../../src/alerts/config.ts';
+import { loadAlertChannels, selectChannels } from '../../src/alerts/config.ts';
+import { parseDuration } from '../../src/durations.ts';
 import { UsageError } from '../../src/errors.ts';
 
 function channels(map: Record<string, unknown>) {

@@ -4,7 +4,8 @@ import { parse } from 'yaml';
 import { evaluateRule, ruleAlert } from '../../src/monitor/check.ts';
 import { sampleValue } from '../../src/monitor/prometheus.ts';
 import { renderPrometheusRules, ruleExpression } from '../../src/monitor/rules-file.ts';
-import { compare, defaultRules, parseRules, renderRulesYaml, selectorQuery, type MonitorRule } from '../../src/monitor/rules.ts';
+import { defaultRules, parseRules, renderRulesYaml, selectorQuery, type MonitorRule } from '../../src/monitor/rules.ts';
+import { compare } from '../../src/thresholds.ts';
 import { UsageError } from '../../src/errors.ts';
 
 function usageMessage(fn: () => unknown): string {

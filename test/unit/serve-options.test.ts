@@ -128,7 +128,68 @@ describe('buildPlan', () => {
     await expect(buildPlan({ registryDir: '/r', ...options })).rejects.toMatchObject({ exitCode: 2, message: expect.stringMatching(message) });
   });
 
+  test('serve.yaml is validated whole: every problem at once, each as FILE:LINE with its fix', async () => {
+    const path = join(dir, 'many-problems.yaml');
+    await writeFile(
+      path,
+      [
+        'models: [fraud, "bad name!"]', // line 1
+        'port: 70000', // 2
+        'workers: 0', // 3
+        'max_body: lots', // 4
+        'log: {path: p.jsonl, sample: 3, rotate: yes}', // 5
+        'experiments:', // 6
+        '  - model: fraud', // 7
+        '    variants:', // 8
+        '      - {version: v1.0.0, weight: -1}', // 9
+        '      - {version: v2.0.0, weight: 1}', // 10
+        'shadows: [fraud]', // 11
+        'auth_token_env: "not a name"', // 12
+        'drain_timeout: 9000', // 13
+        'prot: 1', // 14
+      ].join('\n'),
+    );
+    const error = await buildPlan({ registryDir: '/r', configPath: path }).then(
+      () => undefined,
+      (caught: unknown) => caught as { exitCode: number; message: string; hint: string },
+    );
+    expect(error?.exitCode).toBe(2);
+    const lines = error!.message.split('\n');
+    expect(lines[0]).toBe(`${path} has 11 problems:`);
+    for (const [line, text] of [
+      [1, /models\.1: /],
+      [2, /port 70000 must be a whole number 0-65535/],
+      [3, /workers 0 must be a whole number >= 1/],
+      [4, /max_body 'lots' is not a size/],
+      [5, /log\.sample 3 is not between 0 and 1/],
+      [5, /unknown key 'log\.rotate'/],
+      [9, /weight in 'experiments\[0\] v1\.0\.0' must be a number >= 0/],
+      [11, /shadows\.0: --shadow fraud names no version/],
+      [12, /auth_token_env must name an environment variable/],
+      [13, /drain_timeout 9000 must be 0-3600/],
+      [14, /unknown key 'prot'/],
+    ] as const) {
+      expect(lines.some((entry) => entry.startsWith(`  ${path}:${line}: `) && text.test(entry)), `${line} ${text}\n${error!.message}`).toBe(true);
+    }
+    expect(error!.hint).toMatch(/^fix all 11;/);
+  });
+
+  test('drain_timeout (seconds) and auth_token_env: the file as the flags, flags win, and a token asked for is never missing', async () => {
+    const path = join(dir, 'drain-auth.yaml');
+    await writeFile(path, 'drain_timeout: 12\nauth_token_env: FEEDBACK_TOKEN\n');
+    const plan = await buildPlan({ registryDir: '/r', configPath: path, env: { FEEDBACK_TOKEN: 's3cret' } });
+    expect(plan).toMatchObject({ drainTimeoutMs: 12_000, authToken: 's3cret' });
+    const flags = await buildPlan({ registryDir: '/r', configPath: path, env: {}, drainTimeoutMs: 1000, authToken: 'from-flag' });
+    expect(flags).toMatchObject({ drainTimeoutMs: 1000, authToken: 'from-flag' });
+    for (const env of [{}, { FEEDBACK_TOKEN: '' }, undefined]) {
+      await expect(buildPlan({ registryDir: '/r', configPath: path, env })).rejects.toMatchObject({
+        exitCode: 2,
+        message: expect.stringMatching(/auth_token_env FEEDBACK_TOKEN: the environment variable FEEDBACK_TOKEN is empty or unset/),
+      });
+    }
+  });
+
   test('a missing config file is not found (exit 3), named', async () => {
-    await expect(buildPlan({ registryDir: '/r', configPath: '/nonexistent/serve.yaml' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/config \/nonexistent\/serve\.yaml.* does not exist/) });
+    await expect(buildPlan({ registryDir: '/r', configPath: '/nonexistent/serve.yaml' })).rejects.toMatchObject({ exitCode: 3, message: expect.stringMatching(/serve config \/nonexistent\/serve\.yaml \(--config\) does not exist/) });
   });
 });

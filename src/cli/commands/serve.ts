@@ -77,6 +77,7 @@ export const serveCommand = defineCommand({
       drainDelayMs: numberFlag(options.drainDelayMs, '--drain-delay-ms', { min: 0, integer: true, example: '5000' }),
       drainTimeoutMs: secondsToMs(numberFlag(options.drainTimeout, '--drain-timeout', { min: 0, max: 3600, example: '30' })),
       authToken: authToken(ctx.env, options.authTokenEnv),
+      env: ctx.env,
       serverVersion: MLOPS_VERSION,
       onEvent: ({ level, message, ...fields }) => {
         if (fields.type !== 'ready') say(level, message, fields);
