@@ -138,7 +138,7 @@ describe.skipIf(!available)(title, () => {
     expect(inside).toMatchObject({ uid: 10001, gid: 10001, devPackages: [], hasSources: false, appWritable: false, tmpWritable: true });
     expect(inside.onnxBinaries).toEqual(['napi-v6/linux/x64/libonnxruntime.so.1', 'napi-v6/linux/x64/onnxruntime_binding.node']);
     expect(inside.registry).toEqual(expect.arrayContaining(['mlops-registry.yaml', 'models/fraud/versions/v1.0.0.yaml', `blobs/sha256/${artifactSha}`]));
-    expect((inside.registry as string[]).filter((file) => file.startsWith('models/'))).toEqual(['models/fraud/versions/v1.0.0.yaml']);
+    expect((inside.registry as string[]).filter((file) => file.startsWith('models/'))).toEqual(['models/fraud/state.yaml', 'models/fraud/versions/v1.0.0.yaml']);
   });
 
   it('loads onnxruntime\'s native addon inside the image and runs the baked model', async () => {
