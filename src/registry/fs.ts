@@ -3,26 +3,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, readFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
-
-/** Temp files start with this; readers skip them, and `mlops` cleans stale ones. */
-export const TEMP_PREFIX = '.tmp-';
+// The store owns the temp-file prefix (readers skip it, writers clean stale ones) and the folder fsync.
+import { TEMP_PREFIX, fsyncDir } from '../store/folder.js';
 
 export function tempPathFor(path: string): string {
   return join(dirname(path), `${TEMP_PREFIX}${basename(path)}-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable; some filesystems refuse fsync on a directory.
-  try {
-    const handle = await open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    /* best effort */
-  }
 }
 
 /** Write `data` to `path` so that `path` holds either the old or the new content, never a mix. */

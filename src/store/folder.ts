@@ -308,7 +308,8 @@ export class FolderStore implements ObjectStore {
   }
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/** Makes a rename in `dir` durable; best effort (some filesystems refuse fsync on a folder). */
+export async function fsyncDir(dir: string): Promise<void> {
   try {
     const handle = await open(dir, 'r');
     try {
