@@ -1,7 +1,6 @@
 // The deploy lock is renewed while a deploy runs, and the scale-down intent is written
 // before the switch: the real kubectl against the in-memory API server of
 // test/support/fake-kube.ts.
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,30 +10,12 @@ import { CheckFailedError, ConflictError } from '../../src/errors.ts';
 import type { RolloutInput } from '../../src/deploy/bluegreen-plan.ts';
 import { deployRollout, rollbackRollout, type DeployRolloutOptions } from '../../src/deploy/bluegreen-apply.ts';
 import { loadK8sTemplates, type K8sTemplates } from '../../src/deploy/manifests.ts';
-import { ExecaRunner } from '../../src/tools/runner.ts';
 import { FakeKube } from '../support/fake-kube.ts';
-import type { JsonObject } from '../support/fake-kube-patch.ts';
+import { APP, NS, annotations, kubectlBinary, kubectlSkip, runner, spec, until } from '../support/kube-rollout.ts';
 
-const kubectlBinary = process.env.MLOPS_KUBECTL ?? 'kubectl';
-const available = spawnSync(kubectlBinary, ['version', '--client', '-o', 'json'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
-const required = process.env.MLOPS_REQUIRE_INTEGRATION === '1';
-
-const runner = new ExecaRunner();
-const NS = 'ml';
-const APP = 'mlops-fraud';
 const MARK = 'mlops.dev/scale-down-at';
-const spec = (object: JsonObject | undefined) => (object?.spec ?? {}) as Record<string, any>;
-const annotations = (object: JsonObject | undefined) => ((object?.metadata as JsonObject | undefined)?.annotations ?? {}) as Record<string, string>;
 
-async function until(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
-describe.skipIf(!available && !required)('deploy lease renewal and the scale-down mark (real kubectl, fake API server)', () => {
+describe.skipIf(kubectlSkip !== undefined)('deploy lease renewal and the scale-down mark (real kubectl, fake API server)', () => {
   let templates: K8sTemplates;
   let fake: FakeKube;
   let work: string;
